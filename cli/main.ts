@@ -1,0 +1,46 @@
+// `ssmv <mode> ...`: dispatches to cli/<mode>.ts. Each mode module exports `run(argv): Promise<number>`.
+import { UsageError } from './args.ts';
+import { releaseGpu } from '../core/backend.ts';
+
+interface ModeModule {
+  run(argv: string[]): Promise<number>;
+}
+
+const MODES: Record<string, { help: string; load: () => Promise<ModeModule> }> = {
+  info: { help: 'backend, adapter, limits, registries; --model <name> for params/FLOPs', load: () => import('./info.ts') },
+};
+
+function usage(): string {
+  const rows = Object.entries(MODES).map(([k, m]) => `  ${k.padEnd(10)} ${m.help}`);
+  return `usage: ssmv <mode> [args] (ssmv <mode> --help for its keys)\n\nmodes:\n${rows.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [mode, ...rest] = argv;
+  if (!mode || mode === '--help' || mode === '-h' || mode === 'help') {
+    process.stdout.write(usage());
+    return mode ? 0 : 1;
+  }
+  const entry = MODES[mode];
+  if (!entry) {
+    const { closeMatches } = await import('../core/registry.ts');
+    const near = closeMatches(mode, Object.keys(MODES));
+    process.stderr.write(`ssmv: unknown mode '${mode}'` + (near.length ? ` (did you mean ${near.join(' or ')}?)` : '') + `\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const m = await entry.load();
+    return await m.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`ssmv ${mode}: ${e.message}\n`);
+      return 2;
+    }
+    const err = e as Error;
+    process.stderr.write(`ssmv ${mode}: ${err.message}\n`);
+    if (process.env.SSMV_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  } finally {
+    releaseGpu();
+  }
+}

@@ -1,0 +1,27 @@
+// nn.Linear over the last dim. The weight keeps PyTorch's (out, in) layout and is applied with
+// matMul(..., transposeB), so checkpoints load without a layout change.
+import { tf, type Tensor } from '../tf.ts';
+import { Module } from './module.ts';
+import { kaimingUniformA5 } from './init.ts';
+
+export class Linear extends Module {
+  readonly weight: tf.Variable; // (out, in)
+  readonly bias: tf.Variable | null; // (out)
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true }: { bias?: boolean } = {}) {
+    super();
+    this.weight = this.param('weight', kaimingUniformA5([outFeatures, inFeatures], inFeatures));
+    this.bias = bias ? this.param('bias', kaimingUniformA5([outFeatures], inFeatures), { noDecay: true }) : null;
+  }
+
+  /** x (..., in) -> (..., out) */
+  forward(x: Tensor): Tensor {
+    return tf.tidy(() => {
+      const lead = x.shape.slice(0, -1);
+      const x2 = x.reshape([-1, this.inFeatures]) as tf.Tensor2D;
+      const y = tf.matMul(x2, this.weight as tf.Tensor2D, false, true);
+      const yb = this.bias ? tf.add(y, this.bias) : y;
+      return yb.reshape([...lead, this.outFeatures]);
+    });
+  }
+}

@@ -1,0 +1,1 @@
+export { datasets } from './registry.ts';
