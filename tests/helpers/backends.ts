@@ -19,9 +19,7 @@ export function testOnBackends(title: string, body: (t: ExecutionContext, backen
   for (const backend of TEST_BACKENDS) {
     test.serial(`${title} [${backend}]`, async (t) => {
       await setBackend(backend);
-      const before = tf.memory().numTensors;
       await body(t, backend);
-      t.log(`tensors leaked: ${tf.memory().numTensors - before}`);
     });
   }
 }
