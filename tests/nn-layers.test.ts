@@ -160,7 +160,7 @@ testOnBackends('DropPath drops whole samples and scales survivors by 1/keep; ide
   const dp = new DropPath(0.25);
   const B = 400;
   const x = tf.ones([B, 2, 2, 3]);
-  const y = await dp.forward(x).reshape([B, 12]).array();
+  const y = (await dp.forward(x).reshape([B, 12]).array()) as number[][];
   let kept = 0;
   for (const row of y) {
     const v = row[0];

@@ -2,7 +2,6 @@
 // without a GPU, the real card on the GPU host). SSMV_TEST_BACKENDS=cpu restricts the list.
 import test, { type ExecutionContext } from 'ava';
 import { setBackend, releaseGpu } from '../../core/backend.ts';
-import { tf } from '../../core/tf.ts';
 
 export const TEST_BACKENDS = (process.env.SSMV_TEST_BACKENDS ?? 'cpu,webgpu').split(',').map((s) => s.trim()).filter(Boolean);
 
