@@ -9,6 +9,7 @@ export { readSafetensors, parseSafetensors, writeSafetensors, encodeSafetensors 
 export type { TensorRecord, StateDict } from './core/io/tensor-record.ts';
 export type { ScanPlan, MergeRule } from './scans/plan.ts';
 export { scans } from './scans/index.ts';
+export { selectiveScan, selectiveScanReference, useReferenceScanOn, type SelectiveScanInputs, type SelectiveScanOptions } from './scans/kernel/selective-scan/index.ts';
 export { backbones } from './backbones/index.ts';
 export { heads } from './heads/index.ts';
 export { datasets } from './datasets/index.ts';
