@@ -126,8 +126,10 @@ export function pyTypeName(v: unknown): string {
  * Runs a pickle and returns the object it builds. Throws an Error whose message starts with
  * `opts.what` and names the problem (disallowed global, unsupported opcode, truncation) and the byte.
  */
-export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown {
+export function unpickle(input: Uint8Array, opts: UnpickleOptions = {}): unknown {
   const what = opts.what ?? 'pickle';
+  // a plain Uint8Array view, so bytes values are Uint8Arrays (not Buffers) whatever the caller passed
+  const data = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const stack: unknown[] = [];
   const marks: number[] = [];

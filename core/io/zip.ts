@@ -24,7 +24,7 @@ export function bytesSource(bytes: Uint8Array, name = '<buffer>'): ByteSource {
       if (offset < 0 || offset + length > bytes.byteLength) {
         throw new Error(`${name}: truncated file: needs bytes ${offset}..${offset + length}, the file has ${bytes.byteLength}`);
       }
-      return bytes.subarray(offset, offset + length); // zero-copy view
+      return new Uint8Array(bytes.buffer, bytes.byteOffset + offset, length); // zero-copy view (plain Uint8Array even over a Buffer)
     },
     close() {},
   };
