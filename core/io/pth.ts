@@ -9,7 +9,7 @@
 // wanted) and lets go of each storage after its last tensor.
 // The legacy (pre-1.6, non-zip) format is detected and refused with the re-save command.
 import { endianness } from 'node:os';
-import { decodeRaw, dtypeSize, numel, type RecordDtype, type StateDict, type TensorRecord } from './tensor-record.ts';
+import { decodeRaw, dtypeSize, halfToFloat, numel, type RecordDtype, type StateDict, type TensorRecord } from './tensor-record.ts';
 import { bytesSource, fileSource, isZip, ZipArchive, type ByteSource, type ZipEntry } from './zip.ts';
 import { PyGlobal, unpickle, type GlobalImpl, type UnpickleOptions } from './pickle.ts';
 import { findStateDict, type FoundStateDict } from './unwrap.ts';
@@ -196,10 +196,36 @@ function intList(v: unknown, what: string): number[] {
   return [...v] as number[];
 }
 
-/** bytes of `n` elements of `dtype` -> widened values; float32 aligned on a little-endian host is one copy */
+let halfTable: Float32Array | null = null;
+/** all 65536 float16 values as float32 (256 KiB, built on first use): fp16 checkpoints decode by lookup */
+function halfLookup(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
+/** bytes of `n` elements of `dtype` -> widened values. Fast paths on a little-endian host when the
+ *  bytes are aligned (torch aligns payloads to 64 bytes): float32/int32 one copy, float16 a table
+ *  lookup, bfloat16 a shift; everything else goes through decodeRaw. */
 function decodeSpan(raw: Uint8Array, dtype: RecordDtype, n: number, what: string): Float32Array | Int32Array {
-  if (HOST_LE && dtype === 'float32' && raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, n).slice();
-  if (HOST_LE && dtype === 'int32' && raw.byteOffset % 4 === 0) return new Int32Array(raw.buffer, raw.byteOffset, n).slice();
+  if (HOST_LE && raw.byteLength >= n * dtypeSize(dtype)) {
+    if (dtype === 'float32' && raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, n).slice();
+    if (dtype === 'int32' && raw.byteOffset % 4 === 0) return new Int32Array(raw.buffer, raw.byteOffset, n).slice();
+    if ((dtype === 'float16' || dtype === 'bfloat16') && raw.byteOffset % 2 === 0) {
+      const u16 = new Uint16Array(raw.buffer, raw.byteOffset, n);
+      const out = new Float32Array(n);
+      if (dtype === 'float16') {
+        const table = halfLookup();
+        for (let i = 0; i < n; i++) out[i] = table[u16[i]];
+      } else {
+        const bits = new Uint32Array(out.buffer);
+        for (let i = 0; i < n; i++) bits[i] = u16[i] << 16;
+      }
+      return out;
+    }
+  }
   return decodeRaw(raw, dtype, n, what);
 }
 
