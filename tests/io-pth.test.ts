@@ -133,3 +133,27 @@ test('bad files: each a clear error naming the file and the problem', (t) => {
   t.false(existsSync(expected.evil_marker), 'the os.system payload never ran');
   t.throws(() => readPth(`${dir}nope.pth`), { message: /nope\.pth: cannot open \(ENOENT\)/ });
 });
+
+test('randomly corrupted archives fail with an Error naming the file, never a crash or a raw exception', (t) => {
+  const base = readFileSync(`${dir}views.pth`);
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  let failures = 0;
+  for (let i = 0; i < 600; i++) {
+    const b = Uint8Array.from(base);
+    // mostly the pickle (bytes 64..1780), sometimes anywhere (headers, central directory)
+    const [lo, hi] = rnd() < 0.7 ? [64, 1780] : [0, b.length];
+    for (let j = 1 + Math.floor(rnd() * 4); j > 0; j--) b[lo + Math.floor(rnd() * (hi - lo))] = Math.floor(rnd() * 256);
+    try {
+      readPth(b, { name: 'fuzzed.pth' });
+    } catch (e) {
+      failures++;
+      if (!(e instanceof Error) || !e.message.startsWith('fuzzed.pth')) {
+        t.fail(`mutation ${i}: ${String(e)}`);
+        return;
+      }
+    }
+  }
+  t.log(`${failures}/600 corrupted archives rejected with named errors, the rest decoded`);
+  t.true(failures > 300);
+});

@@ -49,7 +49,6 @@ function bytesLike(args: readonly unknown[], what: string): Uint8Array {
   if (src === undefined) return new Uint8Array(0);
   if (src instanceof Uint8Array) return src.slice();
   if (typeof src === 'string') return encodeText(src, encoding, what);
-  if (typeof src === 'number') return new Uint8Array(src);
   if (Array.isArray(src)) return Uint8Array.from(src as number[]);
   throw new Error(`${what}: cannot make bytes from a ${typeof src}`);
 }

@@ -93,7 +93,13 @@ export class ZipArchive {
   }
 
   static open(source: ByteSource): ZipArchive {
-    return new ZipArchive(source, readCentralDirectory(source));
+    try {
+      return new ZipArchive(source, readCentralDirectory(source));
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (msg.startsWith(source.name)) throw e;
+      throw new Error(`${source.name}: corrupt zip archive (${msg})`, { cause: e });
+    }
   }
 
   get name(): string {
