@@ -38,7 +38,7 @@ export function cosineFromEpochs(o: { lr: number; warmupLr: number; minLr: numbe
   const total = Math.floor(o.epochs * o.stepsPerEpoch);
   const warmupSteps = Math.floor(o.warmupEpochs * o.stepsPerEpoch);
   if (warmupSteps >= total && total > 0) {
-    throw new Error(`warmup_epochs (${o.warmupEpochs}) must be smaller than epochs (${o.epochs})`);
+    throw new Error(`warmup_epochs (${o.warmupEpochs}) must be smaller than epochs (${o.epochs}): lower warmup_epochs=`);
   }
   return { kind: 'cosine', baseLr: o.lr, warmupLr: o.warmupLr, minLr: o.minLr, warmupSteps, decaySteps: Math.max(1, total - warmupSteps) };
 }
