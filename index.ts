@@ -16,3 +16,4 @@ export { selectiveScan, selectiveScanReference, useReferenceScanOn, type Selecti
 export { backbones } from './backbones/index.ts';
 export { heads } from './heads/index.ts';
 export { datasets } from './datasets/index.ts';
+export * from './eval/metrics.ts';

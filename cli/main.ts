@@ -8,6 +8,7 @@ interface ModeModule {
 
 const MODES: Record<string, { help: string; load: () => Promise<ModeModule> }> = {
   info: { help: 'backend, adapter, limits, registries; --model <name> for params/FLOPs', load: () => import('./info.ts') },
+  eval: { help: 'evaluate saved predictions: coco (pycocotools AP/AR), voc (mAP), seg (mIoU)', load: () => import('./eval.ts') },
 };
 
 function usage(): string {

@@ -62,7 +62,7 @@ test('string round trips on random masks, including large counts', (t) => {
     const s = rleToString(R);
     t.deepEqual(rleFromString(s, h, w), R);
     t.deepEqual(Array.from(rleDecode(rleFromString(s, h, w))), m);
-    t.is(rleArea(R), m.reduce((a, b) => a + b, 0));
+    t.is(rleArea(R), m.reduce((a: number, b) => a + b, 0));
   }
   const big = rleFromCounts([0, 4_000_000, 1, 123_456_789, 5], 1, 127_456_795);
   t.deepEqual(rleFromString(rleToString(big), 1, 127_456_795), big);
