@@ -168,4 +168,9 @@ test('full-model pickles (ultralytics style): allowClasses + module-tree walk gi
   t.is(w.dtype, 'float16');
   t.deepEqual([...w.data], expected.module_tree['ema.model.0.weight']);
   t.is(info.stateDict.get('model.1.num_batches_tracked')!.data[0], 5);
+  // package wildcards: 'torch.nn.modules.*' covers torch.nn.modules.conv, .batchnorm, .container
+  const wild = readCheckpoint(`${dir}module_tree.pth`, { ema: true, allowClasses: { 'ultralytics.*': '*', 'torch.nn.modules.*': '*' } });
+  t.deepEqual([...wild.keys()], expected.module_tree.keys);
+  t.throws(() => readCheckpoint(`${dir}module_tree.pth`, { ema: true, allowClasses: { 'ultralytics.*': '*', 'torch.nn.modules.conv': '*' } }),
+    { message: /disallowed global 'torch\.nn\.modules\.container\.Sequential'/ });
 });

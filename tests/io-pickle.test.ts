@@ -78,6 +78,11 @@ test('allowClasses turns classes into inert records that receive their state via
     t.deepEqual(JSON.parse(JSON.stringify(o)), { __class__: 'm.sub.Rec', a: 1, b: [2] });
   }
   t.throws(() => unpickle(pkl, { allowClasses: { 'm.sub': ['Other'] } }), { message: /disallowed global 'm\.sub\.Rec'/ });
+  // REDUCE on an allowed class (SimpleNamespace-style __reduce__: (cls, (), state)) also gives a record
+  const reduced = Uint8Array.from([0x80, 2, ...enc('cm.sub\nNs\n'), 0x29, 0x52, 0x7d, 0x58, 1, 0, 0, 0, ...enc('x'), 0x4b, 9, 0x73, 0x62, 0x2e]);
+  const ns = unpickle(reduced, { allowClasses: { 'm.*': '*' } }) as PyObject;
+  t.is(ns.pyClass, 'm.sub.Ns');
+  t.is(ns.get('x'), 9);
 });
 
 test('an OrderedDict keeps its order and its BUILD attributes (state_dict _metadata)', (t) => {

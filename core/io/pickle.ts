@@ -22,7 +22,8 @@ export interface UnpickleOptions {
   /** extra or overriding globals keyed 'module.name' (e.g. torch's rebuild functions) */
   globals?: Readonly<Record<string, GlobalImpl>>;
   /** classes that become inert PyObject records: `{ 'ultralytics.nn.tasks': ['DetectionModel'] }`;
-   *  `'*'` allows every class of that module. Nothing of theirs runs: they receive their state via BUILD. */
+   *  `'*'` allows every class of that module; a key `'torch.nn.modules.*'` covers that package and its
+   *  submodules. Nothing of theirs runs: they receive their state via BUILD. */
   allowClasses?: Readonly<Record<string, readonly string[] | '*'>>;
   /** persistent_load: receives the persistent id (BINPERSID: the unpickled object; PERSID: a string) */
   persistentLoad?: (pid: unknown) => unknown;
@@ -50,6 +51,15 @@ const OPNAMES: Record<number, string> = {
 };
 
 class Fail extends Error {}
+
+function allowedNames(allow: UnpickleOptions['allowClasses'], mod: string): readonly string[] | '*' | undefined {
+  if (!allow) return undefined;
+  if (Object.hasOwn(allow, mod)) return allow[mod];
+  for (const [key, names] of Object.entries(allow)) {
+    if (key.endsWith('.*') && (mod === key.slice(0, -2) || mod.startsWith(key.slice(0, -1)))) return names;
+  }
+  return undefined;
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
@@ -186,14 +196,16 @@ export function unpickle(input: Uint8Array, opts: UnpickleOptions = {}): unknown
     if (hit) return hit;
     let impl = opts.globals?.[key] ?? DEFAULT_GLOBALS[key];
     if (!impl) {
-      const allowed = opts.allowClasses?.[mod];
+      const allowed = allowedNames(opts.allowClasses, mod);
       if (allowed === '*' || allowed?.includes(name)) {
-        impl = { construct: (args, kwargs) => new PyObject(key, args, kwargs) };
+        // NEWOBJ / INST / OBJ, and REDUCE for classes whose __reduce__ returns (cls, args, state)
+        // (SimpleNamespace and its subclasses): either way an inert record of the arguments
+        impl = { construct: (args, kwargs) => new PyObject(key, args, kwargs), call: (args) => new PyObject(key, args) };
       }
     }
     if (!impl) {
       throw new Fail(`disallowed global '${key}': only an allow-list of tensor, container and record types is unpickled and nothing is executed` +
-        (/^[A-Z]/.test(name) && !opts.allowClasses?.[mod] ? ' (a class: full-model pickles can be read as inert records with the allowClasses option)' : ''));
+        (/^[A-Z]/.test(name) && !allowedNames(opts.allowClasses, mod) ? ' (a class: full-model pickles can be read as inert records with the allowClasses option)' : ''));
     }
     const g = new PyGlobal(mod, name, impl);
     resolved.set(key, g);
