@@ -1,2 +1,4 @@
 // Side-effect imports: every family file registers its variants.
-export { backbones } from './registry.ts';
+import './vmamba.ts';
+
+export { backbones, families, createModel } from './registry.ts';

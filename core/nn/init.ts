@@ -3,7 +3,30 @@ import { tf, type Tensor } from '../tf.ts';
 import { globalRng, type Rng } from '../rng.ts';
 import { numel } from '../io/tensor-record.ts';
 
+let skipInit = 0;
+
+/**
+ * Builds modules without drawing random initial values: tensors from these initialisers start at zero
+ * (a few small hand-initialised ones, such as the SSM dt init, are still drawn). For models whose
+ * weights are loaded right after, and for counting parameters of large configurations (timm's
+ * meta-device construction plays this role).
+ */
+export function withoutInit<T>(build: () => T): T {
+  skipInit++;
+  try {
+    return build();
+  } finally {
+    skipInit--;
+  }
+}
+
+/** true inside withoutInit */
+export function initSkipped(): boolean {
+  return skipInit > 0;
+}
+
 export function uniform(shape: number[], lo: number, hi: number, rng: Rng = globalRng): Tensor {
+  if (skipInit) return tf.zeros(shape);
   const n = numel(shape);
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.uniform(lo, hi);
@@ -18,6 +41,7 @@ export function kaimingUniformA5(shape: number[], fanIn: number, rng: Rng = glob
 
 /** timm/PyTorch trunc_normal_(std, a, b): normal(mean, std) resampled until inside [a, b] (absolute bounds). */
 export function truncNormal(shape: number[], std = 0.02, a = -2, b = 2, mean = 0, rng: Rng = globalRng): Tensor {
+  if (skipInit) return tf.zeros(shape);
   const n = numel(shape);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -29,6 +53,7 @@ export function truncNormal(shape: number[], std = 0.02, a = -2, b = 2, mean = 0
 }
 
 export function normal(shape: number[], std: number, mean = 0, rng: Rng = globalRng): Tensor {
+  if (skipInit) return tf.zeros(shape);
   const n = numel(shape);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = mean + std * rng.normal();

@@ -2,16 +2,21 @@
 // matMul(..., transposeB), so checkpoints load without a layout change.
 import { tf, type Tensor } from '../tf.ts';
 import { Module } from './module.ts';
-import { kaimingUniformA5 } from './init.ts';
+import { kaimingUniformA5, truncNormal } from './init.ts';
 
 export class Linear extends Module {
   readonly weight: tf.Variable; // (out, in)
   readonly bias: tf.Variable | null; // (out)
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true }: { bias?: boolean } = {}) {
+  /**
+   * init 'default': PyTorch's nn.Linear (kaiming_uniform a=sqrt(5), bias U(+-1/sqrt(in)));
+   * 'trunc_normal': timm's trunc_normal_(std) weight and zero bias (what most vision families' _init_weights do).
+   */
+  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true, init = 'default', std = 0.02 }: { bias?: boolean; init?: 'default' | 'trunc_normal'; std?: number } = {}) {
     super();
-    this.weight = this.param('weight', kaimingUniformA5([outFeatures, inFeatures], inFeatures));
-    this.bias = bias ? this.param('bias', kaimingUniformA5([outFeatures], inFeatures), { noDecay: true }) : null;
+    const tn = init === 'trunc_normal';
+    this.weight = this.param('weight', tn ? truncNormal([outFeatures, inFeatures], std) : kaimingUniformA5([outFeatures, inFeatures], inFeatures));
+    this.bias = bias ? this.param('bias', tn ? tf.zeros([outFeatures]) : kaimingUniformA5([outFeatures], inFeatures), { noDecay: true }) : null;
   }
 
   /** x (..., in) -> (..., out) */
