@@ -90,6 +90,7 @@ export class COCOeval {
   private paramsEval: Params | null = null;
   private gts: EvalAnn[][] = [];
   private dts: EvalAnn[][] = [];
+  private dtsSorted: EvalAnn[][] = [];
 
   constructor(
     public cocoGt: COCO,
@@ -168,6 +169,7 @@ export class COCOeval {
     const I = p.imgIds.length;
     const maxDet = p.maxDets[p.maxDets.length - 1];
     this.ious = new Map();
+    this.dtsSorted = [];
     for (let i = 0; i < I; i++) for (let k = 0; k < catIds.length; k++) this.ious.set(k * I + i, this.computeIoU(k * I + i));
     this.evalImgs = [];
     for (let k = 0; k < catIds.length; k++) {
@@ -178,7 +180,10 @@ export class COCOeval {
     this.paramsEval = structuredClone(p);
   }
 
-  /** IoU (D, G) of the image's detections (score order, at most maxDets[-1]) and ground truths. */
+  /**
+   * IoU (D, G) of the image's detections (score order, at most maxDets[-1]) and ground truths. Also keeps
+   * that sorted, cut list: evaluateImg's stable sort of the same list gives the same order.
+   */
   private computeIoU(key: number): Float64Array {
     const p = this.params;
     const gt = this.gts[key];
@@ -186,6 +191,7 @@ export class COCOeval {
     if (gt.length === 0 && dt.length === 0) return new Float64Array(0);
     dt = argsortDesc(dt.map((d) => d.score)).map((j) => dt[j]);
     if (dt.length > p.maxDets[p.maxDets.length - 1]) dt = dt.slice(0, p.maxDets[p.maxDets.length - 1]);
+    this.dtsSorted[key] = dt;
     if (dt.length === 0 || gt.length === 0) return new Float64Array(0);
     const crowd = gt.map((g) => (g.crowd ? 1 : 0));
     return p.iouType === 'segm'
@@ -204,9 +210,8 @@ export class COCOeval {
     const ign = gtAll.map((g) => (g.ignore || outside(g.area) ? 1 : 0));
     const gtind = Array.from(ign.keys()).sort((a, b) => ign[a] - ign[b] || a - b); // ignored last, stable
     const gt = gtind.map((j) => gtAll[j]);
-    const dt = argsortDesc(dtAll.map((d) => d.score))
-      .slice(0, maxDet)
-      .map((j) => dtAll[j]);
+    // sorted by score and cut at maxDets[-1] in computeIoU (maxDet is that value here)
+    const dt = (this.dtsSorted[key] ?? []).slice(0, maxDet);
     const iousFull = this.ious.get(key) as Float64Array;
     const G0 = gtAll.length;
     const T = p.iouThrs.length;
@@ -288,41 +293,45 @@ export class COCOeval {
         mList.forEach((maxDet, m) => {
           const E = iList.map((i) => this.evalImgs[Nk + Na + i]).filter((e): e is EvalImg => !!e);
           if (E.length === 0) return;
-          // concatenate the first maxDet detections of every image, in image order
-          const sc: number[] = [];
-          const src: [EvalImg, number][] = [];
+          // concatenate the first maxDet detections of every image, in image order: scores (nd) and the
+          // (T, nd) matched / ignored flags, as np.concatenate(..., axis=1)
+          let nd = 0;
+          let npig = 0;
           for (const e of E) {
-            const nd = Math.min(maxDet, e.dtScores.length);
-            for (let d = 0; d < nd; d++) {
-              sc.push(e.dtScores[d]);
-              src.push([e, d]);
+            nd += Math.min(maxDet, e.dtScores.length);
+            for (const g of e.gtIgnore) if (g === 0) npig++;
+          }
+          if (npig === 0) return;
+          const sc = new Float64Array(nd);
+          const matched = new Uint8Array(T * nd);
+          const ignored = new Uint8Array(T * nd);
+          let off = 0;
+          for (const e of E) {
+            const D = e.dtScores.length;
+            const n = Math.min(maxDet, D);
+            sc.set(e.dtScores.subarray(0, n), off);
+            for (let t = 0; t < T; t++) {
+              for (let d = 0; d < n; d++) {
+                matched[t * nd + off + d] = e.dtMatches[t * D + d] !== 0 ? 1 : 0;
+                ignored[t * nd + off + d] = e.dtIgnore[t * D + d];
+              }
             }
+            off += n;
           }
           const inds = argsortDesc(sc);
-          let npig = 0;
-          for (const e of E) for (const g of e.gtIgnore) if (g === 0) npig++;
-          if (npig === 0) return;
-          const nd = inds.length;
-          const tp = new Float64Array(nd);
-          const fp = new Float64Array(nd);
           const rc = new Float64Array(nd);
           const pr = new Float64Array(nd);
           for (let t = 0; t < T; t++) {
-            let tpSum = 0;
-            let fpSum = 0;
+            let tp = 0;
+            let fp = 0;
             for (let j = 0; j < nd; j++) {
-              const [e, d] = src[inds[j]];
-              const D = e.dtScores.length;
-              const matched = e.dtMatches[t * D + d] !== 0;
-              const ignored = e.dtIgnore[t * D + d] !== 0;
-              if (matched && !ignored) tpSum++;
-              if (!matched && !ignored) fpSum++;
-              tp[j] = tpSum;
-              fp[j] = fpSum;
-            }
-            for (let j = 0; j < nd; j++) {
-              rc[j] = tp[j] / npig;
-              pr[j] = tp[j] / (fp[j] + tp[j] + EPS);
+              const at = t * nd + inds[j];
+              if (!ignored[at]) {
+                if (matched[at]) tp++;
+                else fp++;
+              }
+              rc[j] = tp / npig;
+              pr[j] = tp / (fp + tp + EPS);
             }
             recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
             for (let j = nd - 1; j > 0; j--) if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j]; // precision envelope
