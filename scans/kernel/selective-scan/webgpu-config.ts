@@ -1,0 +1,93 @@
+// Tiling of the WebGPU selective scan, shared by the forward and backward programs.
+//
+// A workgroup owns R channels ("rows") of one batch element that share their B/C group (and, with a
+// plan, their direction), so B/C tiles are loaded once per workgroup and dB/dC are reduced over the
+// R rows before the global atomic add. Each row is scanned by S threads; thread s owns I consecutive
+// steps of a tile of TL = S*I steps. Per tile and state: each thread folds its I steps into one
+// affine map, one thread per row scans the S maps serially (seeded by the carry of the previous
+// tile), each thread re-runs its steps from its prefix. The state at every tile start is written by
+// the forward (the backward's recompute seed: memory B*K*D*N*L/TL).
+import type { ScanGeometry } from './types.ts';
+
+export interface ScanTiling {
+  /** threads per row */
+  S: number;
+  /** steps per thread (a multiple of the localBackward window, so windows never straddle threads) */
+  I: number;
+  /** rows (channels) per workgroup */
+  R: number;
+  /** steps per tile, S*I */
+  TL: number;
+  nTiles: number;
+  /** forward: one workgroup walks the K directions of D-channel rows (y accumulated without atomics) */
+  loopKForward: boolean;
+  /** backward: same for du / y shared across directions */
+  loopKBackward: boolean;
+  /** some direction visits a position twice: accumulate y / du / ddelta with atomics */
+  atomic: boolean;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** Tile sizes from SSMV_SCAN_TILE="S,I,R" (bench tuning), else the defaults. */
+function overrides(): { S: number; I: number; R: number } {
+  const env = process.env.SSMV_SCAN_TILE;
+  if (!env) return { S: 32, I: 8, R: 8 };
+  const [S, I, R] = env.split(',').map(Number);
+  if (![S, I, R].every((v) => Number.isInteger(v) && v > 0)) throw new Error(`SSMV_SCAN_TILE must be "S,I,R" integers, got '${env}'`);
+  return { S, I, R };
+}
+
+/** Workgroup memory of the backward program (the larger of the two), in bytes. */
+export function sharedBytes(t: { S: number; I: number; R: number }, N: number): number {
+  const TL = t.S * t.I;
+  const slotLen = t.S * (t.I + 1);
+  return 4 * (TL + 2 * t.R * slotLen + 2 * slotLen + 4 * t.R * t.S + 2 * t.R * N);
+}
+
+export function chooseTiling(g: ScanGeometry, limits: GPUSupportedLimits): ScanTiling {
+  const o = overrides();
+  let { S, I } = o;
+  const w = g.localBackward;
+  if (w > 0) {
+    if (w > 64) throw new Error(`selectiveScan(webgpu): localBackward window ${w} is larger than 64 steps (the per-thread limit of the WGSL kernel); use the cpu backend`);
+    I = w * Math.max(1, Math.round(I / w));
+  }
+  const Dk = g.channels / g.K;
+  const Dg = g.channels / g.G;
+  const common = gcd(Dk, Dg);
+  let R = 1;
+  while (R * 2 <= o.R && common % (R * 2) === 0) R *= 2;
+  while (R > 1 && (R * S > limits.maxComputeInvocationsPerWorkgroup || sharedBytes({ S, I, R }, g.N) > limits.maxComputeWorkgroupStorageSize)) R /= 2;
+  while (S > 1 && (R * S > limits.maxComputeInvocationsPerWorkgroup || sharedBytes({ S, I, R }, g.N) > limits.maxComputeWorkgroupStorageSize)) S /= 2;
+  if (sharedBytes({ S, I, R }, g.N) > limits.maxComputeWorkgroupStorageSize) {
+    throw new Error(`selectiveScan(webgpu): N = ${g.N} states need ${sharedBytes({ S, I, R }, g.N)} bytes of workgroup memory, above this device's ${limits.maxComputeWorkgroupStorageSize}`);
+  }
+  const TL = S * I;
+  const atomic = g.multiVisit === 1;
+  const planned = g.mode !== 'direct';
+  return {
+    S, I, R, TL,
+    nTiles: Math.ceil(g.L / TL),
+    loopKForward: planned && !atomic && g.mode === 'sum' && g.K > 1,
+    loopKBackward: planned && !atomic && (g.mode === 'sum' || g.uShared === 1) && g.K > 1,
+    atomic,
+  };
+}
+
+/** Uniform block shared by both programs (16 u32, see GEO_STRUCT). */
+export function geometryUniforms(g: ScanGeometry, t: ScanTiling, loopK: boolean, gridX: number): Uint32Array {
+  const Dk = g.channels / g.K;
+  const rowsPerBatch = loopK ? Dk : g.channels;
+  return Uint32Array.from([
+    g.batch, g.channels, g.N, g.G,
+    g.K, g.L, g.P, Dk,
+    g.channels / g.G, g.uShared ? Dk : g.channels, g.outRows, g.mode === 'direct' ? g.L : g.P,
+    t.nTiles, rowsPerBatch / t.R, loopK ? g.K : 1, gridX,
+  ]);
+}
+
+export function workgroupCount(g: ScanGeometry, t: ScanTiling, loopK: boolean): number {
+  const rowsPerBatch = loopK ? g.channels / g.K : g.channels;
+  return g.batch * (rowsPerBatch / t.R);
+}
