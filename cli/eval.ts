@@ -89,6 +89,41 @@ const EVALUATORS: Record<string, Evaluator> = {
       return 0;
     },
   },
+  seg: {
+    usage: 'ssmv eval seg pred=<dir of PNG> gt=<dir of PNG> classes=<n> [ignore_index=255] [--reduce-zero-label] [--json]',
+    help: 'semantic segmentation mIoU, per-class IoU, pixel accuracy (mmseg IoUMetric)',
+    schema: {
+      pred: { type: 'string', help: 'folder of predicted label maps (PNG, class indices)' },
+      gt: { type: 'string', help: 'folder of ground-truth label maps, same file names' },
+      classes: { type: 'int', help: 'number of classes' },
+      names: { type: 'list', help: 'class names, comma-separated (optional)' },
+      ignore_index: { type: 'int', default: 255, help: 'label value left out' },
+      reduce_zero_label: { type: 'boolean', default: false, help: 'ADE20K: label 0 ignored, others shifted down by one' },
+      json: { type: 'boolean', default: false, help: 'print the result as JSON' },
+    },
+    async run(values, out) {
+      const { evaluateSegFolders } = await import('../eval/seg-folders.ts');
+      if (values.classes === undefined) throw new UsageError('classes= is required (number of classes)');
+      const r = evaluateSegFolders(need(values, 'pred', 'prediction folder'), need(values, 'gt', 'ground-truth folder'), {
+        numClasses: values.classes as number,
+        ignoreIndex: values.ignore_index as number,
+        reduceZeroLabel: values.reduce_zero_label as boolean,
+        classNames: values.names as string[] | undefined,
+      });
+      // JSON has no NaN: classes absent from both maps are null
+      const num = (v: number) => (Number.isNaN(v) ? null : v);
+      if (values.json) {
+        const perClass = r.perClass.map((c) => ({ name: c.name, iou: num(c.iou), acc: num(c.acc), dice: num(c.dice) }));
+        out(JSON.stringify({ aAcc: num(r.aAcc), mIoU: num(r.mIoU), mAcc: num(r.mAcc), mDice: num(r.mDice), perClass, images: r.images, pixels: r.pixels }) + '\n');
+        return 0;
+      }
+      const pct = (v: number) => (Number.isNaN(v) ? '   nan' : (v * 100).toFixed(2).padStart(6));
+      out(`${'class'.padEnd(16)}    IoU    Acc\n`);
+      for (const c of r.perClass) out(`${c.name.padEnd(16)} ${pct(c.iou)} ${pct(c.acc)}\n`);
+      out(`aAcc ${pct(r.aAcc)}  mIoU ${pct(r.mIoU)}  mAcc ${pct(r.mAcc)}  (${r.images} images, ${r.pixels} pixels)\n`);
+      return 0;
+    },
+  },
 };
 
 export async function run(argv: string[]): Promise<number> {

@@ -100,3 +100,31 @@ test.serial('eval voc: per-class table and --json mAP', async (t) => {
   t.is(bad.code, 1);
   t.regex(bad.err, /image_id "zz" is not in the ground truth/);
 });
+
+test.serial('eval seg: two folders of PNG label maps (grayscale and palette), hand-computed mIoU', async (t) => {
+  const { encodeIndexPng, vocPalette } = await import('../datasets/io/png.ts');
+  const { mkdirSync } = await import('node:fs');
+  const predDir = join(tmp, 'pred');
+  const gtDir = join(tmp, 'gt');
+  mkdirSync(predDir, { recursive: true });
+  mkdirSync(gtDir, { recursive: true });
+  // the confusion of tests/eval-seg.test.ts: mIoU 13/18, mAcc 5/6, aAcc 4/5 (4 classes, one 255 pixel)
+  writeFileSync(join(gtDir, 'x.png'), encodeIndexPng(Uint8Array.from([0, 0, 1, 1, 2, 255]), 3, 2, vocPalette()));
+  writeFileSync(join(predDir, 'x.png'), encodeIndexPng(Uint8Array.from([0, 1, 1, 1, 2, 0]), 3, 2));
+  const r = await ssmv('eval', 'seg', `pred=${predDir}`, `gt=${gtDir}`, 'classes=4', '--json');
+  t.is(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  t.true(Math.abs(j.mIoU - 13 / 18) < 1e-12);
+  t.true(Math.abs(j.mAcc - 5 / 6) < 1e-12);
+  t.is(j.aAcc, 0.8);
+  t.is(j.perClass[3].iou, null);
+  const txt = await ssmv('eval', 'seg', `pred=${predDir}`, `gt=${gtDir}`, 'classes=4', 'names=a,b,c,d');
+  t.regex(txt.out, /mIoU  72\.22/);
+  writeFileSync(join(gtDir, 'y.png'), encodeIndexPng(Uint8Array.from([0, 0]), 2, 1));
+  const miss = await ssmv('eval', 'seg', `pred=${predDir}`, `gt=${gtDir}`, 'classes=4');
+  t.is(miss.code, 1);
+  t.regex(miss.err, /1 ground-truth maps have no prediction .*\(e\.g\. y\)/);
+  writeFileSync(join(predDir, 'y.png'), encodeIndexPng(Uint8Array.from([0, 0, 0]), 3, 1));
+  t.regex((await ssmv('eval', 'seg', `pred=${predDir}`, `gt=${gtDir}`, 'classes=4')).err, /is 3x1 but its ground truth .* is 2x1/);
+  t.regex((await ssmv('eval', 'seg', `pred=${predDir}`, `gt=${gtDir}`)).err, /classes= is required/);
+});
