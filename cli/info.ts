@@ -2,11 +2,35 @@
 import { parseArgs, formatHelp, type ArgSchema } from './args.ts';
 import { setBackend, BACKEND_NAMES } from '../core/backend.ts';
 import { allRegistries } from '../core/registries.ts';
+import { buildModel, readConfigFile } from './model-args.ts';
+import { backbones } from '../backbones/index.ts';
 
 const SCHEMA: ArgSchema = {
   backend: { type: 'string', default: 'auto', choices: BACKEND_NAMES, help: 'tensor backend' },
   json: { type: 'boolean', default: false, help: 'print one JSON object' },
+  model: { type: 'string', help: 'a registered model: print its parameter count instead' },
+  config: { type: 'string', help: 'JSON file of official constructor kwargs (with --model, or with "family")' },
 };
+
+async function modelInfo(name: string | undefined, configFile: string | undefined, json: boolean): Promise<number> {
+  await setBackend('cpu');
+  const model = buildModel(name, readConfigFile(configFile), { init: false }); // counting needs no random init
+  const entry = name ? backbones.get(name.split('.')[0]) : undefined;
+  const out = {
+    model: name ?? model.family, family: model.family, params: model.numParams(),
+    officialParams: entry?.officialParams ?? entry?.approxParams?.count ?? null,
+    featureInfo: model.featureInfo, pretrained: entry?.pretrained ?? [],
+  };
+  model.dispose();
+  if (json) process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  else {
+    process.stdout.write(`model       ${out.model} (${out.family})\nparams      ${out.params.toLocaleString('en')}` +
+      (out.officialParams ? ` (official ${out.officialParams.toLocaleString('en')})` : '') + '\n' +
+      `features    ${out.featureInfo.map((f) => `${f.module}: ${f.channels}ch /${f.reduction}`).join(', ')}\n` +
+      out.pretrained.map((p) => `weights     ${p.tag}: ${p.url ?? p.file}\n`).join(''));
+  }
+  return 0;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SCHEMA, 'info');
@@ -14,6 +38,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(formatHelp('info', 'ssmv info [--json] [backend=auto|webgpu|cpu|tensorflow]', SCHEMA));
     return 0;
   }
+  if (args.values.model || args.values.config) return modelInfo(args.values.model as string | undefined, args.values.config as string | undefined, args.values.json as boolean);
   const info = await setBackend(args.values.backend as string);
   const registries = await allRegistries();
   if (args.values.json) {

@@ -8,7 +8,11 @@ interface ModeModule {
 
 const MODES: Record<string, { help: string; load: () => Promise<ModeModule> }> = {
   info: { help: 'backend, adapter, limits, registries; --model <name> for params/FLOPs', load: () => import('./info.ts') },
+  import: { help: 'convert an official checkpoint (.pth/.safetensors) strictly to safetensors', load: () => import('./import.ts') },
+  predict: { help: 'classify images with a model and weights (top-5)', load: () => import('./predict.ts') },
   eval: { help: 'evaluate saved predictions: coco (pycocotools AP/AR), voc (mAP), seg (mIoU)', load: () => import('./eval.ts') },
+  data: { help: 'dataset tools: synth (synthetic shapes as ImageFolder / COCO + YOLO / ADE20K)', load: () => import('./data.ts') },
+  bench: { help: 'benchmarks: data (input pipeline images/s per worker count)', load: () => import('./bench.ts') },
 };
 
 function usage(): string {
