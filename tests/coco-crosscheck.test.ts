@@ -2,7 +2,7 @@
 // the 12 stats for bbox and segm, and pycocotools' polygon rasterisation string by string.
 import test from 'ava';
 import { readFileSync, readdirSync } from 'node:fs';
-import { evaluateCoco, rleFrPoly, rleToString, rleArea, rleToBbox } from '../eval/coco/index.ts';
+import { evaluateCoco, COCO, COCOeval, rleFrPoly, rleToString, rleArea, rleToBbox } from '../eval/coco/index.ts';
 
 const DIR = 'tests/fixtures/coco-crosscheck/';
 const cases = readdirSync(DIR).filter((d) => d.startsWith('case'));
@@ -17,6 +17,18 @@ for (const c of cases) {
     for (const iou of ['bbox', 'segm'] as const) {
       const r = evaluateCoco(`${DIR}${c}/gt.json`, `${DIR}${c}/dt_${iou}.json`, iou, { onWarning: () => {} });
       r.stats.forEach((s, i) => t.true(Math.abs(s - expected[iou][i]) <= 1e-12, `${iou} stat ${i}: ${s} vs ${expected[iou][i]}`));
+    }
+  });
+
+  test(`${c}: useCats = 0 (categories ignored) equals the official cocoapi`, (t) => {
+    const expected = JSON.parse(readFileSync(`${DIR}${c}/expected_usecats0.json`, 'utf8')) as Record<'bbox' | 'segm', number[]>;
+    for (const iou of ['bbox', 'segm'] as const) {
+      const gt = new COCO(`${DIR}${c}/gt.json`);
+      const E = new COCOeval(gt, gt.loadRes(`${DIR}${c}/dt_${iou}.json`, { onWarning: () => {} }), iou);
+      E.params.useCats = false;
+      E.evaluate();
+      E.accumulate();
+      E.summarize().forEach((s, i) => t.true(Math.abs(s - expected[iou][i]) <= 1e-12, `${iou} stat ${i}: ${s} vs ${expected[iou][i]}`));
     }
   });
 

@@ -196,3 +196,12 @@ test('COCOeval step by step: evalImgs layout and accumulate shapes', (t) => {
   t.is(ev.precision.length, 10 * 101 * 4 * 3);
   t.throws(() => new COCOeval(gt, dt, 'keypoints' as never), { message: /keypoints are not ported/ });
 });
+
+test('no images or no categories: every stat is -1, as pycocotools (which only prints a notice)', (t) => {
+  const gt = new COCO({ images: [], annotations: [], categories: [{ id: 1, name: 'a' }] });
+  const E = new COCOeval(gt, gt.loadRes([], { allowEmpty: true }), 'bbox');
+  t.throws(() => E.accumulate(), { message: /Please run evaluate\(\) first/ });
+  E.evaluate();
+  E.accumulate();
+  t.deepEqual(E.summarize(), Array(12).fill(-1));
+});

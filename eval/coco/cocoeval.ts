@@ -264,7 +264,8 @@ export class COCOeval {
   /** Precision/recall per (threshold, recall point, category, area range, maxDets) from evalImgs. */
   accumulate(pIn?: Params): Accumulated {
     const pe = this.paramsEval;
-    if (!pe || !this.evalImgs.length) throw new Error('Please run evaluate() first');
+    if (!pe) throw new Error('Please run evaluate() first');
+    // no images or no categories: nothing to accumulate, every entry stays -1 (pycocotools only prints)
     const p = pIn ?? this.params;
     if (!p.useCats) p.catIds = [-1];
     const T = p.iouThrs.length;
