@@ -205,3 +205,13 @@ test('no images or no categories: every stat is -1, as pycocotools (which only p
   E.accumulate();
   t.deepEqual(E.summarize(), Array(12).fill(-1));
 });
+
+test('summary helpers: numpy pairwise sum and Python round-half-even formatting', async (t) => {
+  const { pairwiseSum, pyFixed } = await import('../eval/coco/index.ts');
+  // numpy: np.sum([0.1]*1000 + [1/3]*37) = 112.33333333333334; a left-to-right sum gives ...175
+  const a = [...Array(1000).fill(0.1), ...Array(37).fill(1 / 3)];
+  t.is(pairwiseSum(a), 112.33333333333334);
+  // '{:0.3f}'.format(x) in Python; JS toFixed rounds these exact ties up
+  t.deepEqual([0.0625, 0.1875, 0.5625, 0.9375, -0.0625, -1].map((x) => pyFixed(x, 3)), ['0.062', '0.188', '0.562', '0.938', '-0.062', '-1.000']);
+  t.is(pyFixed(0.125, 2), '0.12');
+});
