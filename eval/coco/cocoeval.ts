@@ -139,7 +139,7 @@ export class COCOeval {
     const who = `${isGt ? 'ground-truth annotation' : 'result'} ${JSON.stringify(a.id)}`;
     if (typeof a.id !== 'number') throw new Error(`${who}: ids must be numbers (COCOeval stores matched ids in a float array)`);
     if (typeof a.area !== 'number' || Number.isNaN(a.area)) throw new Error(`${who} has no numeric 'area'`);
-    const ic = a.iscrowd;
+    const ic = a.iscrowd ?? (isGt ? undefined : 0); // only ground truth needs it (computeIoU reads gt iscrowd)
     if (typeof ic !== 'number' && typeof ic !== 'boolean') throw new Error(`${who} has no 'iscrowd' (0 or 1)`);
     let score = 0;
     if (!isGt) {
