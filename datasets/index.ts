@@ -19,7 +19,7 @@ export { writeSynthetic, type SynthOptions, type SynthResult } from './synth/wri
 export { parseYaml, YamlError } from './io/yaml.ts';
 export { parseXml, XmlError } from './io/xml.ts';
 export { decodeIndexPng, encodeIndexPng } from './io/png.ts';
-export { decodeRle, rasterizePolygons } from './io/rle.ts';
+export { rasterizePolygons, polygonArea } from './io/polygon.ts';
 export { openImageFolder } from './imagefolder.ts';
 export { openCoco } from './coco.ts';
 export { openVoc, VOC_CLASSES } from './voc.ts';

@@ -2,10 +2,11 @@
 // RGB, and crop + resize + flip in the decoder's own pipeline (JPEG shrink-on-load where it
 // applies). A missing, corrupt or truncated file becomes a SampleError (skipped and counted by the
 // loader); masks are read as indices (io/png.ts).
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import sharp, { type KernelEnum, type Sharp } from 'sharp';
 import { SampleError } from '../common.ts';
 import { decodeIndexPng, isPng, type IndexMask } from './png.ts';
+import { headerSize } from './header.ts';
 import type { RgbImage } from '../types.ts';
 
 export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
@@ -29,9 +30,14 @@ export function configureSharp(): void {
   configured = true;
 }
 
+/**
+ * Reads a whole file. Synchronous on purpose: images are small and in the page cache after the
+ * first epoch, and fs.promises.readFile costs several threadpool round trips per file (slower here,
+ * and it competes with sharp for the same threads).
+ */
 export async function readBytes(file: string): Promise<Buffer> {
   try {
-    return await readFile(file);
+    return readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SampleError(file, code === 'ENOENT' ? 'missing file' : `cannot read (${code ?? (e as Error).message})`);
@@ -40,8 +46,10 @@ export async function readBytes(file: string): Promise<Buffer> {
 
 const open = (buf: Uint8Array) => sharp(buf, { failOn: 'warning', autoOrient: true });
 
-/** Size after EXIF orientation, from the header only. */
+/** Size after EXIF orientation, from the header only (parsed in JS for JPEG/PNG, else by sharp). */
 export async function imageSize(buf: Uint8Array, file: string): Promise<{ width: number; height: number }> {
+  const quick = headerSize(buf);
+  if (quick) return quick;
   try {
     const m = await sharp(buf).metadata();
     const w = m.autoOrient?.width ?? m.width;

@@ -7,7 +7,8 @@ import type { Rng } from '../../core/rng.ts';
 import type { Affine, Item, Sample } from '../types.ts';
 import { DataError } from '../common.ts';
 import { decodeRgb, imageSize, readBytes } from '../io/decode.ts';
-import { decodeRle, rasterizePolygons } from '../io/rle.ts';
+import { rasterizePolygons } from '../io/polygon.ts';
+import { rleDecode, rleFromJson } from '../../eval/coco/rle.ts';
 import {
   boxCandidates, clipBoxes, compose, hflipMap, letterbox, mapBoxes, mapPolygons, mirrorRect, renderMask, renderTiles,
   tileRect, vflipMap, type Rect, type Tile,
@@ -94,7 +95,7 @@ function assemble(parts: Loaded[], outW: number, outH: number, filter: boolean, 
         if (poly) a.masks.push(rasterizePolygons(a.polygons[a.polygons.length - 1]!, outW, outH));
         else if (rle) {
           const [h, w] = rle.size;
-          a.masks.push(renderMask(decodeRle(rle), w, h, tile.map, outW, outH, 0, rect));
+          a.masks.push(renderMask(rleDecode(rleFromJson(rle)), w, h, tile.map, outW, outH, 0, rect));
         } else throw new DataError(p.sample.file, `instance ${i}`, 'instance masks were requested but this instance has neither a polygon nor an RLE mask');
       }
     }

@@ -4,7 +4,7 @@
 // (io/rle.ts rasterizePolygons), so a COCO polygon / YOLO label / mask matches the pixels exactly.
 import type { Rng } from '../../core/rng.ts';
 import type { RgbImage } from '../types.ts';
-import { rasterizePolygons } from '../io/rle.ts';
+import { rasterizePolygons } from '../io/polygon.ts';
 
 export const SHAPES = ['circle', 'square', 'triangle', 'star', 'cross', 'hexagon', 'diamond', 'arrow'] as const;
 

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { Rng } from '../../core/rng.ts';
 import { configureSharp, encodeJpeg } from '../io/decode.ts';
 import { encodeIndexPng } from '../io/png.ts';
-import { polygonArea } from '../io/rle.ts';
+import { polygonArea } from '../io/polygon.ts';
 import { background, paint, placeShape, scatterShapes, SHAPES, type PlacedShape } from './shapes.ts';
 import type { Task } from '../types.ts';
 

@@ -179,6 +179,6 @@ export function letterbox(w: number, h: number, outW: number, outH: number, scal
   if (!scaleup) r = Math.min(r, 1);
   const newW = Math.round(w * r), newH = Math.round(h * r);
   const dw = (outW - newW) / 2, dh = (outH - newH) / 2;
-  const left = Math.round(dw - 0.1), top = Math.round(dh - 0.1);
+  const left = Math.max(0, Math.round(dw - 0.1)), top = Math.max(0, Math.round(dh - 0.1)); // max: no -0
   return { map: { sx: newW / w, sy: newH / h, tx: left, ty: top }, newW, newH, left, top };
 }

@@ -1,0 +1,92 @@
+// Input-pipeline benchmark: images/s of decode + RandomResizedCrop 224 + flip + normalise on
+// ImageNet-sized JPEGs (about 500x375, photo-like content so the files have ImageNet-like sizes),
+// per worker count. Used by `ssmv bench data`.
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Rng } from '../core/rng.ts';
+import { configureSharp, encodeJpeg } from './io/decode.ts';
+import { DataLoader } from './loader.ts';
+import { classifyTrain } from './pipeline/spec.ts';
+import { background, paint, placeShape } from './synth/shapes.ts';
+import type { Dataset, RgbImage, Sample } from './types.ts';
+
+/** A textured image: gradient + blobs + shapes + fine noise (JPEG size close to ImageNet's ~110 KB). */
+function photoLike(w: number, h: number, rng: Rng): RgbImage {
+  const side = Math.max(w, h);
+  const bg = background(side, rng);
+  const shapes = Array.from({ length: 6 }, () => {
+    const r = rng.uniform(0.05, 0.2) * side;
+    return placeShape(rng.int(8), rng.uniform(0, side), rng.uniform(0, side), r, rng);
+  });
+  paint(bg, shapes);
+  // separable texture (sin tables) + per-pixel noise, for JPEG sizes near ImageNet's
+  const tx = Float32Array.from({ length: w }, (_, x) => 14 * Math.sin(x * 0.21));
+  const ty = Float32Array.from({ length: h }, (_, y) => 14 * Math.sin(y * 0.17));
+  const data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * 3, s = (y * side + x) * 3;
+      const tex = tx[x] + ty[y];
+      for (let c = 0; c < 3; c++) data[o + c] = Math.max(0, Math.min(255, Math.round(bg.data[s + c] + tex + (rng.random() - 0.5) * 48)));
+    }
+  }
+  return { data, width: w, height: h };
+}
+
+/** Writes `n` JPEGs of about 500x375 (sizes varied as ImageNet's) into `dir` once; returns their paths. */
+export async function benchImages(dir: string, n: number, seed = 0): Promise<string[]> {
+  configureSharp();
+  await mkdir(dir, { recursive: true });
+  const have = new Set((await readdir(dir)).filter((f) => f.endsWith('.JPEG')));
+  const files: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `bench_${String(i).padStart(5, '0')}.JPEG`;
+    files.push(join(dir, name));
+    if (have.has(name)) continue;
+    const rng = new Rng([seed, i, 0xbe, 0x4c]);
+    const portrait = rng.random() < 0.25;
+    const w = portrait ? 375 : 500 - rng.int(3) * 50, h = portrait ? 500 : 375 - rng.int(2) * 42;
+    await writeFile(join(dir, name), await encodeJpeg(photoLike(w, h, rng), 90));
+  }
+  return files;
+}
+
+export interface BenchRow {
+  workers: number;
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  /** CPU seconds of the whole process (all threads: main, workers, libuv/libvips) */
+  cpuSeconds: number;
+  /** images per CPU-second: the per-core rate, robust to other load on the machine */
+  imagesPerCpuSecond: number;
+}
+
+/** Runs the classification train pipeline (no colour jitter / auto-augment) over `files` for each worker count. */
+export async function benchLoader(files: string[], workerCounts: number[], opts: { size?: number; batchSize?: number; epochs?: number } = {}): Promise<BenchRow[]> {
+  const samples: Sample[] = files.map((file, i) => ({ index: i, file, id: i, target: { kind: 'class', label: i % 10 } }));
+  const dataset: Dataset = { name: 'bench', task: 'classify', root: '', split: 'train', classes: Array.from({ length: 10 }, (_, i) => `c${i}`), samples, meta: {} };
+  const spec = classifyTrain({ size: opts.size ?? 224, colorJitter: null, autoAugment: null, reprob: 0 });
+  const rows: BenchRow[] = [];
+  for (const workers of workerCounts) {
+    const loader = new DataLoader({ dataset, pipeline: spec, batchSize: opts.batchSize ?? 32, shuffle: true, seed: 0, workers, prefetch: 4 });
+    await loader.warmup();
+    for await (const _ of loader.epoch(0)) void _; // warm: page cache, JIT, worker modules
+    const t0 = performance.now(), c0 = process.cpuUsage();
+    let images = 0;
+    for (let e = 1; e <= (opts.epochs ?? 2); e++) for await (const b of loader.epoch(e)) images += b.shape[0];
+    const seconds = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const cpuSeconds = (c.user + c.system) / 1e6;
+    await loader.close();
+    rows.push({ workers, images, seconds, imagesPerSecond: images / seconds, cpuSeconds, imagesPerCpuSecond: images / cpuSeconds });
+  }
+  return rows;
+}
+
+/** Mean file size of the benchmark JPEGs in KiB. */
+export async function meanKiB(files: string[]): Promise<number> {
+  let total = 0;
+  for (const f of files) total += (await stat(f)).size;
+  return total / files.length / 1024;
+}
