@@ -51,13 +51,15 @@ export interface CoreExtras {
   preConv?: Tensor;
   /** token-wise op applied to every scan output before directions are merged, e.g. the block's
    *  out_norm (MSVMamba normalises each branch, and each low-res visit, before summing); the block
-   *  then skips its own out_norm. Supported by strategies whose `perVisitNorm` flag is set. */
+   *  then skips its own out_norm. Supported by drivers whose `perVisitNorm` flag is set. */
   perVisitNorm?: (y: Tensor) => Tensor;
 }
 
 export interface CoreDriver {
   /** directions (parameter groups) */
   readonly K: number;
+  /** the driver applies `extras.perVisitNorm` itself (before merging visits); others ignore it */
+  readonly perVisitNorm?: boolean;
   /** x (B, H, W, D) -> y (B, H, W, D) */
   forward(x: Tensor, extras: CoreExtras): Tensor;
 }
@@ -256,6 +258,8 @@ export class SS2DCore {
   readonly options: ScanOptions;
   readonly K: number;
   readonly dInner: number;
+  /** whether forward applies `extras.perVisitNorm` (else the caller normalises the merged output) */
+  readonly perVisitNorm: boolean;
   private readonly driver: CoreDriver;
 
   constructor(sink: ParamSink, cfg: SS2DCoreConfig) {
@@ -271,6 +275,7 @@ export class SS2DCore {
       rng: cfg.rng ?? globalRng,
     });
     this.K = this.driver.K;
+    this.perVisitNorm = this.driver.perVisitNorm ?? false;
   }
 
   /** x (B, H, W, D) post-conv activation -> y (B, H, W, D) merged per the strategy */

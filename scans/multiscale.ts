@@ -92,6 +92,7 @@ const multiscaleCore: CoreFactory = (sink, strategy, o, cfg) => {
   const mode = o.upsample as 'bilinear' | 'nearest';
   return {
     K: 2,
+    perVisitNorm: true,
     forward(x, extras) {
       const [, H, W] = x.shape;
       const [full, low] = strategy.plans(H, W, o);
