@@ -28,9 +28,18 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
 }
 
 test.serial('info --model --json reports the parameter count', async (t) => {
-  const r = await capture(['info', '--model', 'vmamba_small_s2l15', '--json']);
+  const r = await capture(['info', '--model', 'vmamba_small_s2l15', '--json', '--flops', 'false']);
   t.is(r.code, 0, r.err);
   t.is(JSON.parse(r.out).params, 50147752);
+});
+
+test.serial('info --model counts FLOPs as fvcore does: vmamba_tiny_s2l5 within 5% of the published 4.9G', async (t) => {
+  const r = await capture(['info', '--model', 'vmamba_tiny_s2l5', '--json', '--backend', 'cpu']);
+  t.is(r.code, 0, r.err);
+  const info = JSON.parse(r.out);
+  t.log(`flops ${(info.flops / 1e9).toFixed(3)} G by op ${JSON.stringify(info.flopsByOp)}`);
+  t.true(Math.abs(info.flops / 4.9e9 - 1) < 0.05);
+  t.true(info.flopsByOp.selective_scan > 0 && info.flopsByOp.layer_norm > 0 && info.flopsByOp.conv > 0);
 });
 
 test.serial('import converts the official checkpoint strictly; the output re-reads to the same tensors', async (t) => {

@@ -2,6 +2,7 @@
 // LayerNorm over C in PyTorch) is the same computation as LayerNorm over the last dim here.
 import { tf, type Tensor } from '../tf.ts';
 import { Module } from './module.ts';
+import { recordFlops } from './flop-trace.ts';
 
 /** nn.LayerNorm(C, eps) over the last dim: (x - mean) / sqrt(var_biased + eps) * weight + bias. */
 export class LayerNorm extends Module {
@@ -15,6 +16,7 @@ export class LayerNorm extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    recordFlops('layer_norm', x.size * (this.weight ? 5 : 4)); // fvcore norm_flop_counter
     return tf.tidy(() => {
       const axis = x.rank - 1;
       const { mean, variance } = tf.moments(x, axis, true);
@@ -65,6 +67,8 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    // fvcore batchnorm_flop_jit: 5/elem in training (norm_flop_counter), 2/elem (affine) in eval
+    recordFlops('batch_norm', x.size * (this.training ? 5 : 2));
     return tf.tidy(() => {
       const axes = [...Array(x.rank - 1).keys()]; // every axis but C
       let mean: Tensor;
