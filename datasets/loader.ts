@@ -2,8 +2,8 @@
 // of worker threads (or in this thread with workers = 0) so decoding overlaps the training step.
 // Every item draws from its own generator seeded by (seed, epoch, sample index), so the batches are
 // identical whichever path or worker made them. A sample that cannot be loaded (missing file,
-// corrupt or truncated image) is skipped — the batch comes out smaller — counted, and reported at
-// the end of the epoch; `strict` makes it fatal.
+// corrupt or truncated image) is skipped — the batch comes out smaller (a batch left empty is not
+// yielded) — counted, and reported at the end of the epoch; `strict` makes it fatal.
 import { Rng } from '../core/rng.ts';
 import { SampleError } from './common.ts';
 import { collate } from './collate.ts';
@@ -124,9 +124,9 @@ export class DataLoader {
     }
   }
 
-  private async makeBatch(indices: Int32Array, epoch: number, b: number, skipped: SkippedSample[]): Promise<Batch> {
+  private async makeBatch(indices: Int32Array, epoch: number, b: number): Promise<{ batch: Batch; skipped: SkippedSample[] }> {
     const outcomes = await Promise.all(Array.from(indices, (i) => this.runItem(i, epoch)));
-    const items: Item[] = [], info: BatchInfo[] = [], bad: number[] = [];
+    const items: Item[] = [], info: BatchInfo[] = [], bad: number[] = [], skipped: SkippedSample[] = [];
     outcomes.forEach((r, k) => {
       const s = this.dataset.samples[indices[k]];
       if (r.ok) {
@@ -140,7 +140,7 @@ export class DataLoader {
     });
     const batch = collate(items, info, bad);
     if (this.mixup && items.length) this.mixup.apply(batch, new Rng(mixSeed(this.o.seed, epoch, b, 0x313)));
-    return batch;
+    return { batch, skipped };
   }
 
   /** The batches of `epoch` from batch `start` on (resume mid-epoch), prepared `prefetch` ahead. */
@@ -148,10 +148,10 @@ export class DataLoader {
     const t0 = performance.now();
     const batches = this.batchIndices(epoch);
     const skipped: SkippedSample[] = [];
-    const started: Array<Promise<Batch>> = [];
+    const started: Array<Promise<{ batch: Batch; skipped: SkippedSample[] }>> = [];
     const begin = (b: number) => {
       if (b < batches.length && !started[b]) {
-        const p = this.makeBatch(batches[b], epoch, b, skipped);
+        const p = this.makeBatch(batches[b], epoch, b);
         p.catch(() => {}); // surfaced when awaited; never an unhandled rejection if the consumer stops early
         started[b] = p;
       }
@@ -159,9 +159,10 @@ export class DataLoader {
     let loaded = 0;
     for (let b = start; b < batches.length; b++) {
       for (let k = b; k <= b + this.o.prefetch; k++) begin(k);
-      const batch = await started[b];
+      const { batch, skipped: lost } = await started[b];
+      skipped.push(...lost);
       loaded += batch.shape[0];
-      yield batch;
+      if (batch.shape[0]) yield batch; // every sample of it was skipped: nothing to train on
     }
     this.lastReport = { epoch, batches: batches.length, loaded, skipped, seconds: (performance.now() - t0) / 1000 };
     if (skipped.length) {

