@@ -1,4 +1,7 @@
 // Side-effect imports: every family file registers its variants.
 import './vmamba.ts';
+import './mambaout.ts';
+import './efficientvmamba.ts';
+import './msvmamba.ts';
 
 export { backbones, families, createModel } from './registry.ts';
