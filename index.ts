@@ -16,4 +16,7 @@ export { selectiveScan, selectiveScanReference, useReferenceScanOn, type Selecti
 export { backbones } from './backbones/index.ts';
 export { heads } from './heads/index.ts';
 export { datasets } from './datasets/index.ts';
+export { openDataset, DataLoader, buildPipeline, pipelines, Mixup, writeSynthetic, DataError, SampleError, IMAGENET_MEAN, IMAGENET_STD } from './datasets/index.ts';
+export type { Dataset, Sample, Target, Item, Batch, BatchInfo, Task, LoaderOptions, EpochReport, PipelineSpec, MixupOptions, SynthOptions, SynthResult } from './datasets/index.ts';
+export { toTensors, type BatchTensors } from './datasets/tensors.ts';
 export * from './eval/metrics.ts';
