@@ -97,9 +97,12 @@ export class DataLoader {
     return { length: this.dataset.samples.length, shuffle: o.shuffle, seed: o.seed, rank: o.rank, worldSize: o.worldSize, dropLast: o.dropLast };
   }
 
-  /** Batches per epoch on this rank. */
+  /** Batches per epoch on this rank (before any batch is lost to skipped samples). */
   get length(): number {
-    return toBatches(epochIndices(this.sampler(), 0), this.o.batchSize, this.o.dropLast).length;
+    const { worldSize: w, dropLast, batchSize } = this.o;
+    const n = this.dataset.samples.length;
+    const perRank = w === 1 ? n : dropLast ? Math.floor(n / w) : Math.ceil(n / w);
+    return dropLast ? Math.floor(perRank / batchSize) : Math.ceil(perRank / batchSize);
   }
 
   /** Sample indices of every batch of `epoch` on this rank (the order the batches will have). */

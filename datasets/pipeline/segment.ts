@@ -6,7 +6,7 @@ import type { Rng } from '../../core/rng.ts';
 import type { Affine, Item, Sample } from '../types.ts';
 import { DataError, SampleError } from '../common.ts';
 import { readMask, readRgb } from '../io/decode.ts';
-import { compose, hflipMap, renderMask, renderTiles } from '../transforms/geometry.ts';
+import { compose, hflipMap, renderMask, renderTiles, tileRect, type Tile } from '../transforms/geometry.ts';
 import { normalize, photometricDistortion } from '../transforms/color.ts';
 import { randint } from '../transforms/crop.ts';
 import type { RgbImage } from '../types.ts';
@@ -31,15 +31,26 @@ async function loadPair(s: Sample): Promise<{ image: RgbImage; mask: Uint8Array;
   return { image, mask: m.data, ignore: t.ignoreIndex };
 }
 
+/**
+ * Renders image and mask through `map`; PhotoMetricDistortion on the image; the padding (outside the
+ * mapped image) is 0 after normalisation and ignore in the mask, as mmseg's SegDataPreProcessor pads.
+ */
 function finish(s: Sample, image: RgbImage, mask: Uint8Array, map: Affine, outW: number, outH: number, ignore: number, mean: number[], std: number[], rng: Rng | null): Item {
-  const tile = { image, decodeScale: [1, 1] as [number, number], sourceSize: [image.width, image.height] as [number, number], map };
+  const tile: Tile = { image, decodeScale: [1, 1], sourceSize: [image.width, image.height], map };
   const out = renderTiles([tile], outW, outH, [0, 0, 0]);
   if (rng) photometricDistortion(out, rng);
   const m = renderMask(mask, image.width, image.height, map, outW, outH, ignore);
-  return {
-    index: s.index, image: normalize(out, mean, std), height: outH, width: outW, mask: m,
-    sourceSize: [image.height, image.width], affine: map,
-  };
+  const x = normalize(out, mean, std);
+  const r = tileRect(tile, outW, outH);
+  const x0 = Math.round(r[0]), x1 = Math.round(r[2]), y0 = Math.round(r[1]), y1 = Math.round(r[3]);
+  for (let y = 0; y < outH; y++) {
+    if (y < y0 || y >= y1) x.fill(0, y * outW * 3, (y + 1) * outW * 3);
+    else {
+      x.fill(0, y * outW * 3, (y * outW + x0) * 3);
+      x.fill(0, (y * outW + x1) * 3, (y + 1) * outW * 3);
+    }
+  }
+  return { index: s.index, image: x, height: outH, width: outW, mask: m, sourceSize: [image.height, image.width], affine: map };
 }
 
 export function segmentTrainRunner(spec: SegmentTrainSpec) {
