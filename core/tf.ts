@@ -10,6 +10,7 @@ export { tf };
 export type Tensor = tf.Tensor;
 export type Variable = tf.Variable;
 export type Rank = tf.Rank;
+export type TensorInfo = tf.TensorInfo;
 
 // Production mode: silences tfjs' console warnings (e.g. the "install tfjs-node" banner of the cpu
 // backend, which is not a hint that applies here); it does not change any computation.
