@@ -3,5 +3,7 @@ import './vmamba.ts';
 import './mambaout.ts';
 import './efficientvmamba.ts';
 import './msvmamba.ts';
+import './vim.ts';
+import './lbvim.ts';
 
 export { backbones, families, createModel } from './registry.ts';
