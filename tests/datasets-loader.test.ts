@@ -11,7 +11,7 @@ import { openDataset } from '../datasets/index.ts';
 import { writeSynthetic, type SynthResult } from '../datasets/synth/write.ts';
 import { classifyEval, classifyTrain, detectTrain } from '../datasets/pipeline/spec.ts';
 import { decodeIndexPng } from '../datasets/io/png.ts';
-import { SampleError } from '../datasets/common.ts';
+import { DataError, SampleError } from '../datasets/common.ts';
 import type { Batch, Dataset } from '../datasets/types.ts';
 
 let root = '';
@@ -135,6 +135,26 @@ test('loader: worker threads produce exactly the in-process batches (classificat
     } finally {
       await pooled.close();
     }
+  }
+});
+
+test('loader: an error inside a worker thread arrives with its type, file and field; a bad sample there is skipped', async (t) => {
+  const det = await open(synth.detect);
+  const cls = await open(synth.classify, 'val');
+  // a detection sample given to a classification pipeline is a data error, not a bad image
+  const mixed: Dataset = { ...cls, samples: [cls.samples[0], { ...det.samples[0], index: 1 }, { ...cls.samples[1], index: 2, file: join(root, 'nope.jpg') }] };
+  const loader = new DataLoader({ dataset: mixed, pipeline: classifyEval({ size: 16 }), batchSize: 3, workers: 1 });
+  try {
+    const e = await t.throwsAsync(() => collect(loader, 0), { instanceOf: DataError });
+    t.regex(e!.message, /000000\.jpg: target: a classification pipeline needs a class label, got 'boxes' annotations/);
+    t.regex(e!.stack!, /in a data worker thread/);
+    const ok = new DataLoader({ dataset: { ...mixed, samples: [mixed.samples[0], { ...mixed.samples[2], index: 1 }] }, pipeline: classifyEval({ size: 16 }), batchSize: 2, workers: 1, onReport: () => {} });
+    const [b] = await collect(ok, 0);
+    t.deepEqual(b.skipped, [1]);
+    t.is(ok.lastReport!.skipped[0].reason, 'missing file');
+    await ok.close();
+  } finally {
+    await loader.close();
   }
 });
 
