@@ -8,6 +8,9 @@ interface ModeModule {
 
 const MODES: Record<string, { help: string; load: () => Promise<ModeModule> }> = {
   info: { help: 'backend, adapter, limits, registries; --model <name> for params/FLOPs', load: () => import('./info.ts') },
+  train: { help: 'train a classifier: AdamW/cosine/EMA/Mixup recipe, checkpoints, exact resume, plots', load: () => import('./train.ts') },
+  val: { help: 'top-1/top-5/loss of a weights file on an ImageFolder split', load: () => import('./val.ts') },
+  demo: { help: 'synthetic shapes -> train test_vmamba for about a minute -> evaluate, with plots', load: () => import('./demo.ts') },
   import: { help: 'convert an official checkpoint (.pth/.safetensors) strictly to safetensors', load: () => import('./import.ts') },
   predict: { help: 'classify images with a model and weights (top-5)', load: () => import('./predict.ts') },
   eval: { help: 'evaluate saved predictions: coco (pycocotools AP/AR), voc (mAP), seg (mIoU)', load: () => import('./eval.ts') },

@@ -77,7 +77,7 @@ export const TRAIN_SCHEMA = {
   batch: spec('int', 128, 'images per micro-batch'),
   accum: spec('int', 1, 'micro-batches per optimizer update (gradient accumulation)'),
   imgsz: spec('int', 224, 'training/validation image size'),
-  workers: spec('int', 0, 'data loading worker threads (0 = one per core, up to 8)'),
+  workers: spec('int', -1, 'data loading worker threads (-1 = one per core up to 8, 0 = in the main thread)'),
   backend: spec('string', 'auto', 'tensor backend', BACKEND_NAMES),
   seed: spec('int', 0, 'random seed (init, data order, augmentation, drop path)'),
   optimizer: spec('string', 'adamw', 'optimizer', ['adamw', 'sgd']),

@@ -1,0 +1,27 @@
+// `ssmv train task=classify model=<name> data=<ImageFolder root> epochs= batch= lr= ...`: every
+// recipe item is a key (ssmv train --help), defaults are VMamba's ImageNet recipe. Progress goes to
+// stderr, the final table to stdout. Exit code 0 completed, 130 interrupted (Ctrl-C, checkpoint
+// saved), 1 stopped on a NaN loss or an error.
+import { parseArgs, formatHelp, UsageError } from './args.ts';
+import { TRAIN_SCHEMA, trainConfigFrom } from '../train/config.ts';
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, TRAIN_SCHEMA, 'train');
+  if (args.help) {
+    process.stdout.write(formatHelp('train', 'ssmv train task=classify model=<name> data=<ImageFolder root> [key=value ...]', TRAIN_SCHEMA));
+    return 0;
+  }
+  if (args.positionals.length) throw new UsageError(`unexpected argument '${args.positionals[0]}': keys are key=value (see ssmv train --help)`);
+  let cfg;
+  try {
+    cfg = trainConfigFrom(args.values);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const [{ trainClassifier }, { registryDeps }, { runSummary }] = await Promise.all([
+    import('../train/classify.ts'), import('../train/classify-deps.ts'), import('../train/report.ts'),
+  ]);
+  const r = await trainClassifier(cfg, { deps: registryDeps(), given: args.given, handleSigint: true });
+  process.stdout.write(runSummary(r));
+  return r.reason === 'completed' ? 0 : r.reason === 'interrupted' ? 130 : 1;
+}
