@@ -1,5 +1,6 @@
 // Side-effect imports: every family file registers its variants.
 import './vmamba.ts';
+import './localvmamba.ts';
 import './mambaout.ts';
 import './efficientvmamba.ts';
 import './msvmamba.ts';
