@@ -158,6 +158,8 @@ export interface RefModelCfg {
   reverseCls: boolean;
   eps: number;
   mixer(i: number, L: number): RefMixerCfg;
+  /** called after layer i (flips included) with residual + hidden, in the official code's orientation */
+  onLayer?(i: number, stream: Rows): void;
 }
 
 /**
@@ -211,6 +213,7 @@ export function refModel(img: Float64Array, inC: number, H: number, W: number, s
       hidden = flip(hidden);
       residual = flip(residual);
     }
+    c.onLayer?.(i, residual.map((row, t) => row.map((v, e) => v + hidden[t][e])));
   }
   const fin = rmsNorm(residual!.map((row, t) => row.map((v, e) => v + hidden[t][e])), param(sd, 'norm_f.weight'), c.eps);
   let feat: Float64Array;
