@@ -31,7 +31,7 @@ export function atrousRoute(H: number, W: number, k: number): number[] {
 
 export default defineStrategy({
   name: 'atrous',
-  paper: 'EfficientVMamba: Atrous Selective Scan for Light Weight Visual Mamba (Pei et al., AAAI 2025, arXiv 2403.09977)',
+  paper: 'EfficientVMamba: Atrous Selective Scan for Light Weight Visual Mamba (Pei et al., arXiv 2403.09977)',
   upstream: 'TerryPei/EfficientVMamba@0bc5ee2 classification/models/vmamba_efficient.py (EfficientScan / EfficientMerge, step_size=2)',
   description: 'four stride-2 sub-grids, one direction each (row, col, row, col), written back in place',
   directions: () => 4,

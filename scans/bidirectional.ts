@@ -8,7 +8,7 @@ import { makePlan, reversed, rowMajor } from './routes.ts';
 
 export default defineStrategy({
   name: 'bidirectional',
-  paper: 'Vision Mamba: Efficient Visual Representation Learning with Bidirectional State Space Model (Zhu et al., ICML 2024, arXiv 2401.09417)',
+  paper: 'Vision Mamba: Efficient Visual Representation Learning with Bidirectional State Space Model (Zhu et al., arXiv 2401.09417)',
   upstream: 'hustvl/Vim@dd0358a vim/models_mamba.py (PatchEmbed: flatten(2) = row-major), mamba-1p1p1/mamba_ssm/modules/mamba_simple.py (Mamba.forward, bimamba_type v2: xz.flip(-1), out = (y_f + y_b.flip(-1)) / 2)',
   description: 'forward and backward over the row-major sequence, averaged (Vim)',
   options: {

@@ -45,7 +45,7 @@ const groupedCore: CoreFactory = (sink, strategy, o, cfg) => {
 
 export default defineStrategy({
   name: 'grouped',
-  paper: 'GroupMamba: Efficient Group-Based Visual State Space Model (Shaker et al., CVPR 2025, arXiv 2407.13772)',
+  paper: 'GroupMamba: Parameter-Efficient and Accurate Group Visual State Space Model (Shaker et al., arXiv 2407.13772)',
   upstream: 'Amshaker/GroupMamba@c1800ed classification/models/groupmamba.py (GroupMambaLayer), csms6s.py (CrossScan_1..4 / CrossMerge_1..4)',
   description: '4 channel groups, one direction each (row, col, rev-row, rev-col), concatenated, with channel modulation',
   options: {

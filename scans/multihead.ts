@@ -110,7 +110,7 @@ const multiheadCore: CoreFactory = (sink, strategy, o, cfg) => {
 
 export default defineStrategy({
   name: 'multihead',
-  paper: 'Multi-Head Scan in Visual Mamba / MHS-VM (Ji, arXiv 2406.05992)',
+  paper: 'MHS-VM: Multi-Head Scanning in Parallel Subspaces for Vision Mamba (Z. Ji, arXiv 2406.05992)',
   upstream: 'PixDeep/MHS-VM@be64b6f scanutils.py (cons_scan_h/v, diag_scan, spiral_scan, zigzag_scan), routegen.py (calc_posarrays), models/vmunet/mhsm.py (MHSM, ScanHead, ScanPattern, GFU)',
   description: 'channels projected into 3-4 heads, each scanning its own route pair (snake, diagonal, spiral, raster), fused by scan route attention',
   options: {

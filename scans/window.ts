@@ -61,7 +61,7 @@ export class BiAttn extends Module {
 }
 
 /** For each direction, the map position whose scan output LocalMamba's reverse writes at p (identity except 'v' when H != W). */
-function officialReverse(dirs: readonly string[], H: number, W: number): Int32Array {
+export function officialReverse(dirs: readonly string[], H: number, W: number): Int32Array {
   const P = H * W;
   const idx = new Int32Array(dirs.length * P);
   dirs.forEach((dir, k) => {
