@@ -1,6 +1,7 @@
 // Side-effect imports: every family file registers its variants.
 import './vmamba.ts';
 import './localvmamba.ts';
+import './groupmamba.ts';
 import './mambaout.ts';
 import './efficientvmamba.ts';
 import './msvmamba.ts';
