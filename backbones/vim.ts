@@ -383,7 +383,12 @@ const pretrained = (variant: string, repo: string, file?: string): PretrainedCfg
   cropPct: 0.875, interpolation: 'bicubic', numClasses: 1000, checkpointKey: 'model',
 }];
 
-/** drop_path_rate: the official training scripts' --drop-path (vim/scripts/pt-vim-*.sh, ft-vim-*.sh); Vim-B has none (constructor default). */
+/**
+ * drop_path_rate: the official training scripts' --drop-path (vim/scripts/pt-vim-*.sh, ft-vim-*.sh); Vim-B has none (constructor default).
+ * publishedFlops: 1.5G / 5.1G as quoted by hunto/LocalMamba's README, computed by its VisionMamba.flops()
+ * (5*L*D*N per scan direction, x_proj/dt_proj once, L = 196). eval/flops.ts (fvcore convention:
+ * selective_scan_flop_jit 9*L*D*N + L*D per direction, every projection) gives 1.805G / 5.875G.
+ */
 const VARIANTS = {
   vim_tiny: { config: { ...RELEASED, embed_dim: 192, drop_path_rate: 0.0 }, officialParams: 7_148_008, publishedFlops: 1.5e9, pretrained: pretrained('vim_tiny', 'Vim-tiny-midclstok', 'vim_t_midclstok_76p1acc.pth') },
   vim_small: { config: { ...RELEASED, embed_dim: 384, drop_path_rate: 0.05 }, officialParams: 25_796_584, publishedFlops: 5.1e9, pretrained: pretrained('vim_small', 'Vim-small-midclstok') },

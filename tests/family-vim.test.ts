@@ -167,6 +167,23 @@ testOnBackends('bimamba v2 mixer equals the float64 transcription of Mamba.forwa
   sum.dispose();
 });
 
+test.serial('init_layer_scale registers gamma (d_model) first and scales the mixer output', async (t) => {
+  await setBackend('cpu');
+  const cfg = { ...MAMBA_SSM_DEFAULTS, d_model: 24, d_state: 4, bimamba_type: 'v2' as const, if_divide_out: true, lbm: false };
+  const plain = new MambaMixer({ ...cfg, init_layer_scale: null });
+  const scaled = new MambaMixer({ ...cfg, init_layer_scale: 0.25 });
+  t.deepEqual(torchShapes(scaled).slice(0, 2), [['gamma', [24]], ['A_log', [48, 4]]]);
+  const sd = randomStateDict(torchShapes(plain), 13);
+  plain.loadStateDict(sd);
+  scaled.loadStateDict(new Map([...sd, ['gamma', { dtype: 'float32' as const, shape: [24], data: new Float32Array(24).fill(0.25) }]]));
+  const x = tf.randomNormal([1, 7, 24], 0, 1, 'float32', 14);
+  const a = await plain.forward(x).data();
+  const b = await scaled.forward(x).data();
+  t.true(relErr(b, Float32Array.from(a, (v) => v * 0.25)) <= 1e-6);
+  plain.dispose();
+  scaled.dispose();
+});
+
 /** test_vim-sized models: middle class token (released), leading class token, none with mean pooling */
 const MODEL_CASES = [
   { name: 'middle class token', kwargs: {}, cls: 'middle' as const, pool: 'mean' as const },
