@@ -16,6 +16,7 @@ const MODES: Record<string, { help: string; load: () => Promise<ModeModule> }> =
   eval: { help: 'evaluate saved predictions: coco (pycocotools AP/AR), voc (mAP), seg (mIoU)', load: () => import('./eval.ts') },
   data: { help: 'dataset tools: synth (synthetic shapes as ImageFolder / COCO + YOLO / ADE20K)', load: () => import('./data.ts') },
   bench: { help: 'benchmarks: data (input pipeline images/s per worker count)', load: () => import('./bench.ts') },
+  scans: { help: 'scan strategies: list (directions, options), show <name> --size 14x14 --out p.png', load: () => import('./scans.ts') },
 };
 
 function usage(): string {

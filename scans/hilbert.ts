@@ -1,6 +1,10 @@
-// hilbert — a generalised Hilbert ("gilbert") curve for any H x W (models.md 7), with transposed,
-// reversed and mirrored variants making up K directions in VMamba's pattern: [curve, transposed
-// curve, both reversed] (+ their left-right mirrors for K > 4). Summed like VMamba's cross-merge.
+// hilbert — a generalised Hilbert ("gilbert") curve for any H x W (models.md 7), with mirrored and
+// reversed variants making up K <= 4 directions in VMamba's pattern: [curve, mirrored curve, both
+// reversed], summed like VMamba's cross-merge. The mirror is taken across the curve's long axis
+// (up-down when W >= H, else left-right), so the four orders are distinct on every map at least 2
+// cells wide both ways (checked up to 40 x 40). The literal transpose is not used: gilbert2d picks its
+// major axis by the longer side, so on a non-square map the transposed map's curve, read back, is the
+// curve itself.
 // Consecutive positions are 4-neighbours except for exactly one diagonal step when the longer side
 // is odd and the shorter side is even and >= 4 (checked on every size up to 69 x 69; gilbert's README:
 // unit steps "as long as the width is even").
@@ -50,20 +54,17 @@ export function hilbertRoute(H: number, W: number): number[] {
   return gilbert2d(W, H).map(([x, y]) => y * W + x);
 }
 
-/** The curve of the transposed map, read back in this map's positions. */
-function transposedRoute(H: number, W: number): number[] {
-  return gilbert2d(H, W).map(([x, y]) => x * W + y);
+/** The curve mirrored across its long axis: up-down when W >= H, else left-right. */
+function mirroredRoute(H: number, W: number): number[] {
+  return hilbertRoute(H, W).map((p) => (W >= H ? (H - 1 - Math.floor(p / W)) * W + (p % W) : p - (p % W) + (W - 1 - (p % W))));
 }
-
-const mirror = (route: number[], W: number) => route.map((p) => p - (p % W) + (W - 1 - (p % W)));
 
 const VARIANTS: Array<{ label: string; route: (H: number, W: number) => number[] }> = [
   { label: 'hilbert', route: hilbertRoute },
-  { label: 'transposed hilbert', route: transposedRoute },
+  { label: 'mirrored hilbert', route: mirroredRoute },
   { label: 'reversed hilbert', route: (H, W) => reversed(hilbertRoute(H, W)) },
-  { label: 'reversed transposed', route: (H, W) => reversed(transposedRoute(H, W)) },
+  { label: 'reversed mirrored', route: (H, W) => reversed(mirroredRoute(H, W)) },
 ];
-for (const v of VARIANTS.slice(0, 4)) VARIANTS.push({ label: `mirrored ${v.label}`, route: (H, W) => mirror(v.route(H, W), W) });
 
 /** True when the curve of this size has its single diagonal step (see the file header). */
 export function hilbertHasDiagonal(H: number, W: number): boolean {
@@ -75,9 +76,9 @@ export default defineStrategy({
   name: 'hilbert',
   paper: 'gilbert: generalized Hilbert curves for arbitrary rectangles (J. Červený); used as a scan by FractalMamba (arXiv 2405.14480) and PointMamba (arXiv 2402.10739)',
   upstream: 'jakubcerveny/gilbert@9b080a7 gilbert2d.py (gilbert2d, generate2d)',
-  description: 'generalised Hilbert curve for any H x W, with transposed/reversed/mirrored variants',
+  description: 'generalised Hilbert curve for any H x W, with mirrored and reversed variants',
   options: {
-    directions: { type: 'int', default: 4, help: 'K: curve, transposed, reversed, reversed transposed, then their mirrors (1..8)' },
+    directions: { type: 'int', default: 4, help: 'K: curve, mirrored curve, reversed, reversed mirrored (1..4)' },
   },
   check(o) {
     const k = o.directions as number;

@@ -10,4 +10,4 @@ import './window.ts';
 import './multiscale.ts';
 import './grouped.ts';
 
-export { scans } from './registry.ts';
+export { scans, type ScanStrategy, type ScanOptions } from './registry.ts';

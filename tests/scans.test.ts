@@ -25,7 +25,7 @@ const COVERAGE: Record<string, { kind: 'permutation' | 'partition' | 'multiscale
   bidirectional: { kind: 'permutation' },
   zigzag: { kind: 'permutation' },
   atrous: { kind: 'partition' },
-  hilbert: { kind: 'permutation', options: { directions: 8 } },
+  hilbert: { kind: 'permutation', options: { directions: 4 } },
   multihead: { kind: 'permutation', minSize: 2 },
   'local-bidirectional': { kind: 'permutation' },
   window: { kind: 'permutation', options: { directions: ['h', 'v_flip', 'w2', 'w3_flip', 'w7'], allow_oversize: true } },
@@ -148,7 +148,7 @@ test('hilbert: 4-neighbour steps everywhere except the one diagonal of odd-long 
   const s = scans.get('hilbert');
   const sizes: Array<[number, number]> = [[1, 1], [1, 5], [5, 1], [2, 2], [2, 7], [3, 3], [3, 4], [4, 4], [5, 3], [4, 5], [6, 7], [7, 7], [8, 8], [14, 14], [28, 17], [17, 28], [56, 56]];
   for (const [H, W] of sizes) {
-    const plan = s.plan(H, W, { directions: 8 });
+    const plan = s.plan(H, W);
     for (let k = 0; k < plan.K; k++) {
       const r = routeOf(plan, k);
       let diag = 0;
@@ -168,6 +168,11 @@ test('hilbert: 4-neighbour steps everywhere except the one diagonal of odd-long 
     const d = c.filter((p, i) => i > 0 && Math.abs(p[0] - c[i - 1][0]) + Math.abs(p[1] - c[i - 1][1]) !== 1).length;
     if (d !== (hilbertHasDiagonal(H, W) ? 1 : 0)) t.fail(`${H}x${W}: ${d} diagonal steps`);
   }
+  // the four orders are distinct on every map at least 2 wide both ways
+  for (let H = 2; H <= 24; H++) for (let W = 2; W <= 24; W++) {
+    const rs = new Set(Array.from({ length: 4 }, (_, k) => routeOf(s.plan(H, W), k).join(',')));
+    if (rs.size !== 4) t.fail(`${H}x${W}: only ${rs.size} distinct hilbert directions`);
+  }
   // the curve starts at (0, 0) and, for W >= H, ends at (W-1, 0)
   t.deepEqual(routeOf(s.plan(14, 14), 0).slice(-1), [13]);
 });
@@ -177,7 +182,7 @@ test('bad input: unknown names and options, oversize windows, unusable sizes fai
   t.throws(() => scans.get('zig-zag'), { message: /did you mean zigzag/ });
   t.throws(() => scans.get('windows'), { message: /did you mean window/ });
   t.throws(() => scans.get('hilbert').plan(4, 4, { direction: 2 }), { message: /unknown option 'direction' \(did you mean directions\?\)/ });
-  t.throws(() => scans.get('hilbert').plan(4, 4, { directions: 9 }), { message: /directions must be in 1\.\.8/ });
+  t.throws(() => scans.get('hilbert').plan(4, 4, { directions: 5 }), { message: /directions must be in 1\.\.4/ });
   t.throws(() => scans.get('hilbert').plan(4, 4, { directions: 'four' }), { message: /expected an integer/ });
   t.throws(() => scans.get('cross').plan(4, 4, { directions: ['h', 'diag'] }), { message: /unknown direction 'diag'.*h, v, h_flip, v_flip/ });
   t.throws(() => scans.get('window').plan(3, 4, { directions: ['w7'] }), { message: /window 7 of 'w7' is larger than the 3x4 map; use windows of at most 3, a map of at least 7x7, or allow_oversize=true/ });
