@@ -58,7 +58,7 @@ export interface CoreExtras {
 export interface CoreDriver {
   /** directions (parameter groups) */
   readonly K: number;
-  /** the driver applies `extras.perVisitNorm` itself (before merging visits); others ignore it */
+  /** the driver applies `extras.perVisitNorm` itself (before merging visits); SS2DCore refuses it otherwise */
   readonly perVisitNorm?: boolean;
   /** x (B, H, W, D) -> y (B, H, W, D) */
   forward(x: Tensor, extras: CoreExtras): Tensor;
@@ -285,6 +285,9 @@ export class SS2DCore {
       const pc = extras.preConv;
       if (!pc) throw new Error(`SS2D core: scan '${this.strategy.name}' needs the pre-conv map: forward(x, { preConv }) with the block's map before its depthwise conv`);
       if (pc.rank !== 4 || pc.shape.some((d, i) => d !== x.shape[i])) throw new Error(`SS2D core: preConv must have x's shape [${x.shape}], got [${pc.shape}]`);
+    }
+    if (extras.perVisitNorm && !this.perVisitNorm) {
+      throw new Error(`SS2D core: scan '${this.strategy.name}' merges inside the kernel and cannot apply perVisitNorm; apply the norm to its output instead (check core.perVisitNorm)`);
     }
     return this.driver.forward(x, extras);
   }

@@ -347,6 +347,7 @@ cpuTest('core errors name the problem', (t) => {
   t.throws(() => ms.forward(x), { message: /needs the pre-conv map: forward\(x, \{ preConv \}\)/ });
   t.throws(() => ms.forward(x, { preConv: tf.zeros([1, 4, 5, 8]) }), { message: /preConv must have x's shape/ });
   const c = new SelectiveScan2D({ scan: 'cross', dInner: 8, dState: 2, dtRank: 2 });
+  t.throws(() => c.forward(tf.zeros([1, 4, 4, 8]), { perVisitNorm: (y) => y }), { message: /scan 'cross' merges inside the kernel and cannot apply perVisitNorm/ });
   t.throws(() => c.forward(tf.zeros([1, 4, 4, 6])), { message: /x must be \(B, H, W, 8\), got \[1,4,4,6\]/ });
   t.throws(() => new SelectiveScan2D({ scan: 'window', dInner: 8, dState: 2, dtRank: 2 }).forward(tf.zeros([1, 3, 3, 8])), { message: /window 7 of 'w7' is larger than the 3x3 map/ });
 });
