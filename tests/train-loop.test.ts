@@ -152,18 +152,20 @@ test.serial('checkpoints are atomic: a save that fails midway leaves the previou
 });
 
 test.serial('gradient accumulation: 2 x 6 images per update equals one batch of 12', async (t) => {
-  const run = async (batch: number, accum: number) => {
+  const run = async (batch: number, accum: number, updates = 8) => {
     manualSeed(5);
     const model = new TinyNet(4, 8);
     const train = new ArraySource(trainSet.images, trainSet.labels, [8, 8, 3], 4, { batch, seed: 0 });
     const tr = new Trainer({ model, optimizer: new AdamW(paramGroups(model, 0.05)), schedule: { kind: 'constant', baseLr: 1e-2, warmupLr: 1e-2, warmupSteps: 0 }, train, epochs: 1, accum, clipGrad: 1, smoothing: 0.1 });
     await tr.fit();
-    t.is(tr.state.step, 8);
+    t.is(tr.state.step, updates);
+    t.is(tr.updatesPerEpoch, updates);
     return [...model.head.weight.dataSync()];
   };
   const a = await run(12, 1);
   const b = await run(6, 2);
   t.true(a.every((v, i) => Math.abs(v - b[i]) < 1e-5), 'same weights after 8 updates');
+  await run(12, 3, 3); // 8 micro-batches in groups of 3, 3 and 2 (timm's last_accum_steps)
   t.true(tf.memory().numTensors < 200);
 });
 

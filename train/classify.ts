@@ -56,7 +56,8 @@ export interface ClassifyResult {
   message: string;
   config: TrainConfig;
   history: EpochMetrics[];
-  best: { epoch: number; metric: number };
+  /** best epoch, its top-1 (model or EMA, whichever is higher) and the weights file that scored it */
+  best: { epoch: number; metric: number; weights: string | null };
   backend: BackendInfo;
   params: number;
   seconds: number;
@@ -150,9 +151,12 @@ export async function trainClassifier(cfgIn: TrainConfig, o: ClassifyOptions): P
   }
   const seconds = (performance.now() - t0) / 1000;
   log.file(`end: ${reason}${trainer.stopMessage ? ` (${trainer.stopMessage})` : ''} after ${seconds.toFixed(1)} s; tensors in memory ${tf.memory().numTensors}`);
+  const bestRow = trainer.state.history.find((m) => m.epoch === trainer.state.bestEpoch);
+  const emaWon = bestRow !== undefined && (bestRow['metrics/accuracy_top1_ema'] ?? -1) > (bestRow['metrics/accuracy_top1'] ?? -1);
   const result: ClassifyResult = {
     dir, reason, message: trainer.stopMessage, config: cfg, history: trainer.state.history,
-    best: { epoch: trainer.state.bestEpoch, metric: trainer.state.bestMetric }, backend, params, seconds,
+    best: { epoch: trainer.state.bestEpoch, metric: trainer.state.bestMetric, weights: bestRow ? join(dir, emaWon ? 'best.ema.safetensors' : 'best.safetensors') : null },
+    backend, params, seconds,
   };
   model.dispose();
   ema?.dispose();

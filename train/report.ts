@@ -25,7 +25,7 @@ export function resultsTable(rows: readonly EpochMetrics[], bestEpoch = -1): str
 export function runSummary(r: ClassifyResult): string {
   const lines = [resultsTable(r.history, r.best.epoch)];
   if (r.reason !== 'completed') lines.push(`stopped (${r.reason}): ${r.message}`);
-  if (r.best.epoch > 0) lines.push(`best: epoch ${r.best.epoch}, top-1 ${(r.best.metric * 100).toFixed(2)}% -> ${r.dir}/best.safetensors`);
+  if (r.best.weights) lines.push(`best: epoch ${r.best.epoch}, top-1 ${(r.best.metric * 100).toFixed(2)}%${r.best.weights.endsWith('.ema.safetensors') ? ' (EMA)' : ''} -> ${r.best.weights}`);
   lines.push(`results in ${r.dir}: last.* (resume=${r.dir}/last), metrics.csv, ${r.config.plots ? 'loss.png accuracy.png lr.png results.png, ' : ''}train.log`);
   lines.push(`${formatDuration(r.seconds)} on ${r.backend.backend}${r.backend.adapter ? ` (${r.backend.adapter.description})` : ''}`);
   return lines.join('\n') + '\n';

@@ -171,35 +171,40 @@ export class Trainer {
     const o = this.opts;
     const nb = o.train.batchesPerEpoch;
     this.model.train();
-    let acc: Map<string, Tensor> | null = null;
-    let lossAcc: Tensor | null = null;
-    let images = 0;
-    let inGroup = 0;
+    let group: Group | null = null;
     for await (const batch of o.train.batches(st.epoch, st.batch)) {
-      // micro-batches of this update: accum, or what is left of the epoch (timm's last_accum_steps)
-      const groupStart = st.batch - inGroup;
-      const groupSize = Math.min(this.accum, nb - groupStart);
-      const { loss, grads } = this.microStep(batch, groupSize);
-      acc = acc ? addInto(acc, grads) : grads;
-      lossAcc = lossAcc ? addScalar(lossAcc, loss) : loss;
-      images += batch.shape[0];
+      // micro-batches of this update: accum, or what is left of the epoch (timm's last_accum_steps);
+      // each micro-batch loss is divided by that count
+      const size: number = group ? group.size : Math.min(this.accum, nb - st.batch);
+      const { loss, grads } = this.microStep(batch, size);
+      if (group) {
+        group.grads = addInto(group.grads, grads);
+        group.loss = addScalar(group.loss, loss);
+        group.images += batch.shape[0];
+        group.done++;
+      } else group = { grads, loss, images: batch.shape[0], size, done: 1 };
       st.batch++;
-      if (++inGroup < groupSize) continue;
-      const lr = this.lr();
-      const { grads: clipped, norm } = clipGradNorm(acc, o.clipGrad ?? 0);
-      for (const g of acc.values()) g.dispose();
-      this.optimizer.step(clipped, lr);
-      for (const g of clipped.values()) g.dispose();
-      st.step++;
-      this.pending.push({ loss: lossAcc!, norm });
-      acc = null;
-      lossAcc = null;
-      inGroup = 0;
-      if (this.pending.length >= (o.logInterval ?? 20)) await this.flush(); // GPU->CPU sync every logInterval updates
-      await this.emit('onBatchEnd', { epoch: st.epoch, batch: st.batch, step: st.step, lr, images });
-      images = 0;
+      if (group.done < group.size && st.batch < nb) continue;
+      await this.update(group);
+      group = null;
       if (this.stopReason) return;
     }
+    // the source ended early (a loader that dropped an unloadable batch): apply what was accumulated
+    if (group) await this.update(group);
+  }
+
+  /** clip, one optimizer update at the scheduled lr, queue the loss for the next read, onBatchEnd */
+  private async update(g: Group): Promise<void> {
+    const st = this.state;
+    const lr = this.lr();
+    const { grads: clipped, norm } = clipGradNorm(g.grads, this.opts.clipGrad ?? 0);
+    for (const t of g.grads.values()) t.dispose();
+    this.optimizer.step(clipped, lr);
+    for (const t of clipped.values()) t.dispose();
+    st.step++;
+    this.pending.push({ loss: g.loss, norm });
+    if (this.pending.length >= (this.opts.logInterval ?? 20)) await this.flush(); // GPU->CPU sync every logInterval updates
+    await this.emit('onBatchEnd', { epoch: st.epoch, batch: st.batch, step: st.step, lr, images: g.images });
   }
 
   /** forward + backward of one micro-batch; the loss is divided by the micro-batches of its update */
@@ -297,6 +302,16 @@ export class Trainer {
     this.disposeItems(this.pending);
     this.pending = [];
   }
+}
+
+/** the micro-batches of one optimizer update, summed on the device */
+interface Group {
+  grads: Map<string, Tensor>;
+  loss: Tensor;
+  images: number;
+  /** micro-batches in this update, and how many are done */
+  size: number;
+  done: number;
 }
 
 /** checkpoint selection metric: the best top-1 of the model or its EMA (VMamba tracks both) */
