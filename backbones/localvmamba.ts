@@ -382,7 +382,7 @@ const VARIANTS = {
   // the README's LocalVMamba-S checkpoint
   localvmamba_small: { config: { dims: [96, 192, 384, 768], depths: [2, 2, 27, 2], d_state: 16, drop_path_rate: 0.2, directions: SMALL_DIRECTIONS }, officialParams: 49_748_536, publishedFlops: 11.4e9, pretrained: pretrained('localvmamba_small', 'local_vssm_small.ckpt') },
   // the golden checkpoint's structure (tests/fixtures/golden/families/index.json): fast tests
-  test_localvmamba: { config: { dims: [16, 32, 64, 128], depths: [1, 1, 2, 1], d_state: 16, drop_path_rate: 0.1, num_classes: 10, directions: TINY_DIRECTIONS.slice(0, 5) } },
+  test_localvmamba: { config: { dims: [16, 32, 64, 128], depths: [1, 1, 2, 1], d_state: 16, drop_path_rate: 0.1, num_classes: 10, directions: TINY_DIRECTIONS.slice(0, 5) }, officialParams: 384_518 },
 };
 
 registerFamily('localvmamba', {
