@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Canvas, decodePng, encodePng, writePng, lineChart, barChart, heatmap, gridOf, niceTicks, logTicks,
-  formatNumber, parseColor, viridis, glyph, textWidth, seriesColor, type RGBA,
+  formatNumber, formatTicks, parseColor, viridis, glyph, textWidth, seriesColor, type RGBA,
 } from '../core/plot/index.ts';
 
 const WHITE: RGBA = [255, 255, 255, 255];
@@ -111,6 +111,9 @@ test('ticks and number formats', (t) => {
   t.is(formatNumber(2e-4), '2e-4');
   t.is(formatNumber(1.5e6), '1.5e+6');
   t.is(formatNumber(0), '0');
+  // one style per axis: exponents everywhere once a tick needs one
+  t.deepEqual(formatTicks([0, 2e-4, 4e-4, 6e-4, 8e-4, 1e-3, 1.2e-3], 2e-4), ['0', '2e-4', '4e-4', '6e-4', '8e-4', '1e-3', '1.2e-3']);
+  t.deepEqual(formatTicks([0, 0.5, 1], 0.5), ['0', '0.5', '1.0']);
 });
 
 test('lineChart: an increasing series rises left to right in its colour; the legend shows it', (t) => {

@@ -55,6 +55,21 @@ export function formatNumber(v: number, step = Math.abs(v)): string {
   return v.toFixed(decimals);
 }
 
+/**
+ * Labels for a whole axis in one style: if any tick needs exponent notation, all non-zero ticks
+ * use it, with the fewest mantissa digits that tell the ticks apart ('0', '2e-4', '4e-4', '1.2e-3').
+ */
+export function formatTicks(values: readonly number[], step?: number): string[] {
+  const plain = values.map((v) => formatNumber(v, step));
+  if (!plain.some((l) => l.includes('e'))) return plain;
+  for (let k = 0; k <= 6; k++) {
+    const labels = values.map((v) => (v === 0 ? '0' : v.toExponential(k).replace(/\.?0+e/, 'e')));
+    const ok = labels.every((l, i) => Math.abs(Number(l) - values[i]) <= Math.abs(step ?? values[i]) * 1e-6 + Math.abs(values[i]) * 1e-9);
+    if (ok) return labels;
+  }
+  return values.map((v) => v.toExponential(6));
+}
+
 function significantDigits(v: number): number {
   return v.toPrecision(4).replace(/e.*$/, '').replace('-', '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '').length || 1;
 }
@@ -80,8 +95,7 @@ export class Axes {
     const s = (this.s = opts.fontScale ?? (canvas.width >= 480 ? 2 : 1));
     this.yTicks = ticksOf(yScale);
     this.xTicks = xScale.kind === 'band' ? [] : ticksOf(xScale);
-    const yStep = this.yTicks.length > 1 ? this.yTicks[1] - this.yTicks[0] : undefined;
-    const tickW = Math.max(0, ...this.yTicks.map((v) => textWidth(formatNumber(v, yScale.kind === 'log' ? v : yStep), s)));
+    const tickW = Math.max(0, ...this.tickLabels(this.yTicks, yScale.kind).map((l) => textWidth(l, s)));
     const line = CELL_H * s;
     this.x0 = 8 + (opts.yLabel ? line + 6 : 0) + tickW + 8;
     this.x1 = canvas.width - 12 * s;
@@ -104,22 +118,27 @@ export class Axes {
     return this.xScale.kind === 'band' ? (this.x1 - this.x0) / Math.max(1, this.xScale.labels.length) : 0;
   }
 
+  private tickLabels(ticks: readonly number[], kind: Scale['kind']): string[] {
+    if (kind === 'log') return ticks.map((v) => formatNumber(v, v));
+    return formatTicks(ticks, ticks.length > 1 ? ticks[1] - ticks[0] : undefined);
+  }
+
   /** grid, ticks, labels, title; call before drawing the data */
   drawFrame(): void {
     const c = this.canvas, s = this.s, o = this.opts;
-    const ystep = this.yTicks.length > 1 ? this.yTicks[1] - this.yTicks[0] : undefined;
-    for (const v of this.yTicks) {
+    const yLabels = this.tickLabels(this.yTicks, this.yScale.kind);
+    this.yTicks.forEach((v, i) => {
       const y = Math.round(this.py(v)) + 0.5;
       c.line(this.x0, y, this.x1, y, GRID);
-      c.text(this.x0 - 6, y, formatNumber(v, this.yScale.kind === 'log' ? v : ystep), INK, { scale: s, align: 'right', baseline: 'middle' });
-    }
-    const xstep = this.xTicks.length > 1 ? this.xTicks[1] - this.xTicks[0] : undefined;
-    for (const v of this.xTicks) {
+      c.text(this.x0 - 6, y, yLabels[i], INK, { scale: s, align: 'right', baseline: 'middle' });
+    });
+    const xLabels = this.tickLabels(this.xTicks, this.xScale.kind);
+    this.xTicks.forEach((v, i) => {
       const x = Math.round(this.px(v)) + 0.5;
       c.line(x, this.y0, x, this.y1, GRID);
       c.line(x, this.y1, x, this.y1 + 4, INK);
-      c.text(x, this.y1 + 7, formatNumber(v, this.xScale.kind === 'log' ? v : xstep), INK, { scale: s, align: 'center' });
-    }
+      c.text(x, this.y1 + 7, xLabels[i], INK, { scale: s, align: 'center' });
+    });
     if (this.xScale.kind === 'band') {
       const bw = this.bandWidth();
       this.xScale.labels.forEach((label, i) => {

@@ -38,10 +38,8 @@ export function renderPlots(dir: string, history: readonly EpochMetrics[], lr?: 
     const ey = steps.map((t) => lrAt(lr.schedule, t));
     let last = -1; // last point already trained
     steps.forEach((t, i) => { if (t <= lr.step) last = i; });
-    const series: Series[] = [
-      { name: 'done', x: ex, y: ey.map((v, i) => (i <= last ? v : NaN)), markers: 0 },
-      { name: 'to come', x: ex, y: ey.map((v, i) => (i >= last ? v : NaN)), dash: [6, 4], markers: 0, color: '#999999' },
-    ];
+    const series: Series[] = [{ name: 'done', x: ex, y: ey.map((v, i) => (i <= last ? v : NaN)), markers: 0 }];
+    if (last < n - 1) series.push({ name: 'to come', x: ex, y: ey.map((v, i) => (i >= last ? v : NaN)), dash: [6, 4], markers: 0, color: '#999999' });
     const c = lineChart(series, { ...size, title: 'learning rate', xLabel: 'epoch' });
     writePng(join(dir, 'lr.png'), c);
     panels.push(c);
