@@ -383,7 +383,7 @@ const VARIANTS = {
   groupmamba_small: { config: { stem_hidden_dim: 64, embed_dims: [64, 128, 348, 512], mlp_ratios: [8, 8, 4, 4], norm_layer: LN6, depths: [3, 4, 16, 3] }, officialParams: 34_781_555, pretrained: pretrained('groupmamba_small') },
   groupmamba_base: { config: { stem_hidden_dim: 64, embed_dims: [96, 192, 424, 512], mlp_ratios: [8, 8, 4, 4], norm_layer: LN6, depths: [3, 6, 21, 3] }, officialParams: 57_150_838, pretrained: pretrained('groupmamba_base') },
   // the golden checkpoint's structure (tests/fixtures/golden/families/index.json): fast tests
-  test_groupmamba: { config: { stem_hidden_dim: 8, embed_dims: [16, 32, 48, 64], mlp_ratios: [8, 8, 4, 4], depths: [1, 1, 2, 1], num_classes: 10, drop_path_rate: 0.1, norm_layer: LN6 } },
+  test_groupmamba: { config: { stem_hidden_dim: 8, embed_dims: [16, 32, 48, 64], mlp_ratios: [8, 8, 4, 4], depths: [1, 1, 2, 1], num_classes: 10, drop_path_rate: 0.1, norm_layer: LN6 }, officialParams: 219_731 },
 };
 
 registerFamily('groupmamba', {

@@ -15,6 +15,7 @@ import { createModel } from '../../backbones/index.ts';
 import { loadCheckpoint } from '../../core/io/checkpoint.ts';
 import { writeSafetensors } from '../../core/io/safetensors.ts';
 import { manualSeed } from '../../core/rng.ts';
+import type { Module } from '../../core/nn/index.ts';
 
 export interface ContractOptions {
   /** a misspelt variant name and the name the error must suggest */
@@ -25,6 +26,8 @@ export interface ContractOptions {
   gradInput?: [number, number];
   /** parameters whose gradient is exactly zero by construction, and why (they must be zero) */
   zeroGrad?: { pattern: RegExp; reason: string };
+  /** adjusts the model before the gradient check (e.g. to switch on ReLU units a random init leaves off) */
+  prepareGrad?: (m: Module) => void;
   /** (H, W) of the shape check's input (default 64 x 96, not square) */
   shapeInput?: [number, number];
 }
@@ -63,6 +66,7 @@ export function variantContract(family: string, o: ContractOptions): void {
     await setBackend('cpu');
     manualSeed(2);
     const model = createModel(name).eval();
+    o.prepareGrad?.(model);
     const [H, W] = o.gradInput ?? [64, 64];
     const x = tf.randomNormal([1, H, W, 3], 0, 1, 'float32', 4);
     const grads = namedGrads(model, () => model.forward(x));
