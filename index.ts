@@ -20,3 +20,16 @@ export { openDataset, DataLoader, buildPipeline, pipelines, Mixup, writeSyntheti
 export type { Dataset, Sample, Target, Item, Batch, BatchInfo, Task, LoaderOptions, EpochReport, PipelineSpec, MixupOptions, SynthOptions, SynthResult } from './datasets/index.ts';
 export { toTensors, type BatchTensors } from './datasets/tensors.ts';
 export * from './eval/metrics.ts';
+export * as plot from './core/plot/index.ts';
+export { Trainer, type Callback, type StepInfo, type EpochMetrics, type TrainState, type TrainerOptions, type StopReason } from './train/trainer.ts';
+export { AdamW, SGD, paramGroups, clipGradNorm, type Optimizer, type ParamGroup } from './train/optim/index.ts';
+export { lrAt, cosineFromEpochs, type LrSchedule } from './train/schedule.ts';
+export { crossEntropy, softTargetCrossEntropy } from './train/loss.ts';
+export { ModelEma, emaDecay, type EmaOptions } from './train/ema.ts';
+export { evaluate as evaluateClassifier, type EvalResult, type Classifier } from './train/evaluate.ts';
+export { trainClassifier, type ClassifyResult, type ClassifyDeps } from './train/classify.ts';
+export { registryDeps } from './train/classify-deps.ts';
+export { TRAIN_SCHEMA, defaultTrainConfig, trainConfigFrom, type TrainConfig } from './train/config.ts';
+export { saveCheckpoint, readCheckpointMeta, loadCheckpointInto, type CheckpointMeta } from './train/checkpoint.ts';
+export { ArraySource, type BatchSource } from './train/data.ts';
+export { validateClassifier, type ValResult } from './train/val.ts';
