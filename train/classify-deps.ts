@@ -1,6 +1,7 @@
 // The real wiring of trainClassifier: models from the backbone registry, data from datasets/
 // (ImageFolder + worker-pool loader), initial weights through core/io/checkpoint.ts (.pth or
 // .safetensors, strict, naming the first mismatch).
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createModel, backbones } from '../backbones/index.ts';
 import { loadCheckpoint, readCheckpointInfo } from '../core/io/checkpoint.ts';
@@ -11,6 +12,7 @@ import { openClassifyData } from './classify-data.ts';
 
 /** Loads weights strictly; a file of another model or class count gets a message saying so. */
 export function loadWeightsStrict(model: Module, path: string, modelName: string, opts: { ema?: boolean } = {}): void {
+  if (!existsSync(path)) throw new Error(`weights: file '${path}' does not exist`);
   let savedFor: string | undefined;
   try {
     savedFor = readCheckpointInfo(path).metadata?.model;
