@@ -36,5 +36,5 @@ export default defineStrategy({
   description: 'four stride-2 sub-grids, one direction each (row, col, row, col), written back in place',
   directions: () => 4,
   build: (H, W) => [makePlan('atrous', H, W, [0, 1, 2, 3].map((k) => atrousRoute(H, W, k)), SUBGRIDS.map((s) => s[3]), 'sum')],
-  core: standardCore(),
+  core: standardCore({ projectVisited: true }), // each position belongs to one direction: project only those
 });

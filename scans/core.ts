@@ -198,6 +198,64 @@ export function projectAndScan(x: Tensor, p: SSMParams, plan: ScanPlan, call: Sc
   return tf.tidy(() => selectiveScan(projectInputs(x, p, call.extraB), { deltaSoftplus: true, plan, localBackward: call.localBackward || undefined }));
 }
 
+const inverseCache = new WeakMap<ScanPlan, Int32Array>();
+
+/** For a plan visiting every position at most once over all directions: step k*L + t that visits p (K*L = never). */
+function inverseIndex(plan: ScanPlan): Int32Array {
+  let inv = inverseCache.get(plan);
+  if (inv) return inv;
+  const { K, L, H, W, index } = plan;
+  inv = new Int32Array(H * W).fill(K * L);
+  for (let i = 0; i < K * L; i++) {
+    const p = index[i];
+    if (p < 0) continue;
+    if (inv[p] !== K * L) throw new Error(`SS2D core: plan '${plan.strategy}' visits position ${p} more than once: projectVisited needs each position scanned at most once`);
+    inv[p] = i;
+  }
+  inverseCache.set(plan, inv);
+  return inv;
+}
+
+/**
+ * Like projectAndScan with merge 'sum', for plans whose directions together visit each position at
+ * most once (sub-grid scans such as atrous): only the visited positions are projected, direction k
+ * with its own x_proj/dt_proj (K*L*D*(R+2N) multiply-adds, as the official per-direction einsum,
+ * instead of K*H*W*D*(R+2N) over the whole map), scanned as plain sequences, and written back.
+ * Zero tokens (-1) read a zero row, so they behave exactly as in the plan path.
+ * x (B, H, W, D) -> y (B, D, H*W)
+ */
+export function projectVisitedAndScan(x: Tensor, p: SSMParams, plan: ScanPlan): Tensor {
+  const [Bn, H, W, C] = x.shape;
+  const { K, D, N, R } = p;
+  if (plan.H !== H || plan.W !== W) throw new Error(`SS2D core: plan '${plan.strategy}' is for ${plan.H}x${plan.W}, the map is ${H}x${W}`);
+  if (plan.K !== K) throw new Error(`SS2D core: plan '${plan.strategy}' has K=${plan.K} directions, the parameters K=${K}`);
+  if (C !== D) throw new Error(`SS2D core: projectVisited scans one shared map of D = ${D} channels, x has ${C}`);
+  if (plan.merge !== 'sum') throw new Error(`SS2D core: projectVisited needs a plan with merge 'sum', '${plan.strategy}' has '${plan.merge}'`);
+  const inv = inverseIndex(plan);
+  const P = H * W, L = plan.L;
+  return tf.tidy(() => {
+    const rows = Int32Array.from(plan.index, (q) => (q < 0 ? P : q)); // -1 -> the appended zero row
+    const xf = tf.concat([x.reshape([Bn, P, D]), tf.zeros([Bn, 1, D])], 1); // (B, P+1, D)
+    const xs = tf.gather(xf, tf.tensor1d(rows, 'int32'), 1).reshape([Bn, K, L, D]).transpose([1, 0, 2, 3]).reshape([K, Bn * L, D]);
+    const xdbl = tf.matMul(xs, p.x_proj_weight, false, true); // (K, B*L, R+2N)
+    const [dtRaw, Bs, Cs] = tf.split(xdbl, [R, N, N], 2);
+    const dts = tf.matMul(dtRaw, p.dt_projs_weight, false, true); // (K, B*L, D)
+    const toKernel = (t: Tensor, c: number) => t.reshape([K, Bn, L, c]).transpose([1, 0, 3, 2]); // (B, K, c, L)
+    const y = selectiveScan({
+      u: toKernel(xs, D).reshape([Bn, K * D, L]),
+      delta: toKernel(dts, D).reshape([Bn, K * D, L]),
+      A: tf.neg(tf.exp(p.A_logs)),
+      B: toKernel(Bs, N),
+      C: toKernel(Cs, N),
+      D: p.Ds,
+      deltaBias: p.dt_projs_bias.reshape([K * D]),
+    }, { deltaSoftplus: true }); // (B, K*D, L)
+    // (B, D, K*L) plus a zero column for positions no direction visits, gathered into map order
+    const seq = tf.concat([y.reshape([Bn, K, D, L]).transpose([0, 2, 1, 3]).reshape([Bn, D, K * L]), tf.zeros([Bn, D, 1])], 2);
+    return tf.gather(seq, tf.tensor1d(inv, 'int32'), 2); // (B, D, H*W)
+  });
+}
+
 /** (B, C, H*W) -> (B, H, W, C) */
 export function toMap(y: Tensor, H: number, W: number): Tensor {
   const [Bn, C] = y.shape as [number, number, number];
@@ -211,6 +269,9 @@ export interface StandardHooks {
   localBackward?(o: ScanOptions, plan: ScanPlan): number;
   /** factor on the merged output (bidirectional's Vim-style average) */
   outputScale?(o: ScanOptions): number;
+  /** project only the positions each direction visits (projectVisitedAndScan): for plans that
+   *  scan every position at most once, e.g. sub-grids (atrous) */
+  projectVisited?: boolean;
 }
 
 /** K = strategy.directions(options) standard parameter groups, one shared map, plan merge 'sum'. */
@@ -225,7 +286,9 @@ export function standardCore(hooks: StandardHooks = {}): CoreFactory {
         const [, H, W] = x.shape;
         const plan = strategy.plan(H, W, options);
         return tf.tidy(() => {
-          const y = toMap(projectAndScan(x, params, plan, { localBackward: hooks.localBackward?.(options, plan) }), H, W);
+          const y = toMap(hooks.projectVisited
+            ? projectVisitedAndScan(x, params, plan)
+            : projectAndScan(x, params, plan, { localBackward: hooks.localBackward?.(options, plan) }), H, W);
           const s = hooks.outputScale?.(options) ?? 1;
           return s === 1 ? y : tf.mul(y, s);
         });
