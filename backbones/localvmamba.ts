@@ -261,6 +261,9 @@ export class LocalVMamba extends Module implements Backbone {
     const dpr = Array.from({ length: total }, (_, i) => (total > 1 ? (c.drop_path_rate * i) / (total - 1) : 0));
     const ssmAct = act(c.ssm_act_layer);
     // scan of block b: window with its direction list (or the supernet), else the named strategy as given
+    if (c.scan === 'window' && c.scan_options && 'directions' in c.scan_options) {
+      throw new Error("localvmamba: the window scan's directions come from the `directions` argument (one list per block), not scan_options.directions");
+    }
     const scanOf = (b: number): { scan: string | ScanStrategy; scan_options: ScanOptions } => {
       if (c.scan !== 'window') return { scan: c.scan, scan_options: c.scan_options };
       const base = { merge: 'biattn', official_reverse: true, allow_oversize: true, ...c.scan_options };
