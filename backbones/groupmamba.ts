@@ -369,19 +369,19 @@ export class GroupMamba extends Module implements Backbone {
 
 const LN6 = 'partial(nn.LayerNorm, eps=1e-6)';
 
-// Weights: the README's per-model links (Google Drive; also the authors' model-hub pages
+// Weights: the README's per-model Google Drive links (also the authors' model-hub pages
 // Abdelrahman-shaker/GroupMamba-{Tiny,Small,Base}); the file is a bare state dict (eval.py loads it
 // into the EMA model directly), evaluated with bicubic resize and center crop 224/256.
-const pretrained = (variant: string): PretrainedCfg[] => [{
-  tag: `${variant}.in1k`, inputSize: [3, 224, 224], mean: IMAGENET_MEAN, std: IMAGENET_STD, cropPct: 0.875,
-  interpolation: 'bicubic', numClasses: 1000,
+const pretrained = (variant: string, driveId: string): PretrainedCfg[] => [{
+  tag: `${variant}.in1k`, url: `https://drive.google.com/file/d/${driveId}/view`, inputSize: [3, 224, 224], mean: IMAGENET_MEAN, std: IMAGENET_STD,
+  cropPct: 0.875, interpolation: 'bicubic', numClasses: 1000,
 }];
 
 /** Configs as the factories groupmamba_tiny/_small/_base pass them; counts from the official constructors. */
 const VARIANTS = {
-  groupmamba_tiny: { config: { stem_hidden_dim: 32, embed_dims: [64, 128, 348, 448], mlp_ratios: [8, 8, 4, 4], norm_layer: LN6, depths: [3, 4, 9, 3] }, officialParams: 23_361_917, pretrained: pretrained('groupmamba_tiny') },
-  groupmamba_small: { config: { stem_hidden_dim: 64, embed_dims: [64, 128, 348, 512], mlp_ratios: [8, 8, 4, 4], norm_layer: LN6, depths: [3, 4, 16, 3] }, officialParams: 34_781_555, pretrained: pretrained('groupmamba_small') },
-  groupmamba_base: { config: { stem_hidden_dim: 64, embed_dims: [96, 192, 424, 512], mlp_ratios: [8, 8, 4, 4], norm_layer: LN6, depths: [3, 6, 21, 3] }, officialParams: 57_150_838, pretrained: pretrained('groupmamba_base') },
+  groupmamba_tiny: { config: { stem_hidden_dim: 32, embed_dims: [64, 128, 348, 448], mlp_ratios: [8, 8, 4, 4], norm_layer: LN6, depths: [3, 4, 9, 3] }, officialParams: 23_361_917, pretrained: pretrained('groupmamba_tiny', '1TrYYs0uGZbja_2ONQLyfiNdp8C5ZYP1o') },
+  groupmamba_small: { config: { stem_hidden_dim: 64, embed_dims: [64, 128, 348, 512], mlp_ratios: [8, 8, 4, 4], norm_layer: LN6, depths: [3, 4, 16, 3] }, officialParams: 34_781_555, pretrained: pretrained('groupmamba_small', '1vTN9ynDcsDuOVrcT9GcQ5nBSk-hXySlh') },
+  groupmamba_base: { config: { stem_hidden_dim: 64, embed_dims: [96, 192, 424, 512], mlp_ratios: [8, 8, 4, 4], norm_layer: LN6, depths: [3, 6, 21, 3] }, officialParams: 57_150_838, pretrained: pretrained('groupmamba_base', '1A_srBeDYpsinU5W3PAEADu1saoz413EU') },
   // the golden checkpoint's structure (tests/fixtures/golden/families/index.json): fast tests
   test_groupmamba: { config: { stem_hidden_dim: 8, embed_dims: [16, 32, 48, 64], mlp_ratios: [8, 8, 4, 4], depths: [1, 1, 2, 1], num_classes: 10, drop_path_rate: 0.1, norm_layer: LN6 }, officialParams: 219_731 },
 };
