@@ -396,7 +396,8 @@ const VARIANTS = {
   efficientvmamba_small: {
     config: { ...RELEASED, dims: 64, depths: [2, 2, 4, 2] },
     approxParams: { count: 11_274_000, tolerance: 500, source: 'released log (timm_efficient_vssm_small: 11.274 M); the yaml (EMBED_DIM 96) gives 24,757,456' },
-    publishedFlops: 1.3e9, pretrained: pretrained('efficientvmamba_small', 'EfficientVMamba-Small'),
+    publishedFlops: 1.343e9, // the log's fvcore count (README: 1.3G)
+    pretrained: pretrained('efficientvmamba_small', 'EfficientVMamba-Small'),
   },
   efficientvmamba_base: { config: { ...RELEASED, dims: 96, depths: [2, 2, 9, 2] }, officialParams: 33_717_136, publishedFlops: 4.0e9, pretrained: pretrained('efficientvmamba_base', 'EfficientVMamba-Base') },
   // the golden checkpoint's structure (tests/fixtures/golden/families/index.json): fast tests
