@@ -17,7 +17,7 @@
 // RELEASED: the checkpoint/log `timm_efficient_vssm_small` has stem width 64 (log: 11.274M params,
 // 1.343 GFLOPs), while configs/vssm/vssm_efficient_small.yaml says EMBED_DIM 96 (24,757,456 params
 // from the official constructor): the yaml does not describe the released weights. The exact count of
-// the released small is ours (11,273,xxx, matching the log's 11.274M; the tests pin both figures).
+// the released small is ours: 11,273,688, the log's 11.274M (the tests pin both figures).
 import { tf, type Tensor } from '../core/tf.ts';
 import { Module, Linear, Conv2d, LayerNorm, BatchNorm2d, GELU, SiLU, ReLU, Identity, Dropout, DropPath, Sequential, ModuleList, type Layer, type LayerModule } from '../core/nn/index.ts';
 import '../scans/index.ts'; // registers the strategies SS2D can take
