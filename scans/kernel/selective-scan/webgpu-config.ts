@@ -75,7 +75,7 @@ export function chooseTiling(g: ScanGeometry, limits: GPUSupportedLimits): ScanT
   };
 }
 
-/** Uniform block shared by both programs (16 u32, see GEO_STRUCT). */
+/** Uniform block shared by both programs (17 u32, struct Geo in wgsl-common.ts). */
 export function geometryUniforms(g: ScanGeometry, t: ScanTiling, loopK: boolean, gridX: number): Uint32Array {
   const Dk = g.channels / g.K;
   const rowsPerBatch = loopK ? Dk : g.channels;
@@ -84,10 +84,19 @@ export function geometryUniforms(g: ScanGeometry, t: ScanTiling, loopK: boolean,
     g.K, g.L, g.P, Dk,
     g.channels / g.G, g.uShared ? Dk : g.channels, g.outRows, g.mode === 'direct' ? g.L : g.P,
     t.nTiles, rowsPerBatch / t.R, loopK ? g.K : 1, gridX,
+    1,
   ]);
 }
 
 export function workgroupCount(g: ScanGeometry, t: ScanTiling, loopK: boolean): number {
   const rowsPerBatch = loopK ? g.channels / g.K : g.channels;
   return g.batch * (rowsPerBatch / t.R);
+}
+
+/** Software adapters (lavapipe, SwiftShader) get rolled loops (see ShaderVariant.rolled); SSMV_SCAN_ROLLED=0/1 overrides. */
+export function wantsRolledLoops(adapter: { vendor?: string; architecture?: string } | undefined): boolean {
+  const env = process.env.SSMV_SCAN_ROLLED;
+  if (env === '0' || env === '1') return env === '1';
+  const text = `${adapter?.vendor ?? ''} ${adapter?.architecture ?? ''}`.toLowerCase();
+  return /software|swiftshader|llvmpipe|lavapipe/.test(text);
 }

@@ -8,6 +8,7 @@ import { tf } from '../../../core/tf.ts';
 export interface WebgpuBackendLike {
   device: GPUDevice;
   queue: GPUQueue;
+  adapterInfo?: { vendor?: string; architecture?: string };
   tensorMap: { get(id: object): { resource: GPUBuffer | null; shape: number[] } };
   bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer };
   uniformPendingDisposal: GPUBuffer[];

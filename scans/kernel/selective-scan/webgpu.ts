@@ -4,7 +4,7 @@
 import { tf, type TensorInfo } from '../../../core/tf.ts';
 import { SCAN_GRAD_KERNEL, SCAN_KERNEL, type ScanAttrs } from './types.ts';
 import { outputShape } from './validate.ts';
-import { chooseTiling, geometryUniforms, workgroupCount } from './webgpu-config.ts';
+import { chooseTiling, geometryUniforms, wantsRolledLoops, workgroupCount } from './webgpu-config.ts';
 import { shaderVariant, variantKey } from './wgsl-common.ts';
 import { forwardWgsl } from './wgsl-forward.ts';
 import { backwardWgsl } from './wgsl-backward.ts';
@@ -55,7 +55,7 @@ function forwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   checkStorageBindings(be, 8, 'forward');
   const params = packParams(be, A, D, deltaBias, g.channels, g.N);
   if (g.mode !== 'direct') clearTensors(be, [y]); // unvisited positions are 0; 'sum' accumulates
-  const v = shaderVariant(g, t, loopK);
+  const v = shaderVariant(g, t, loopK, wantsRolledLoops(be.adapterInfo));
   const pipeline = getPipeline(be, `fwd${variantKey(v)}`, () => forwardWgsl(v), 'SelectiveScanForward');
   const [gx, gy] = grid(be, workgroupCount(g, t, loopK));
   dispatch(be, pipeline, geometryUniforms(g, t, loopK, gx), [u, delta, params, B, C, index, y, states], [gx, gy]);
@@ -85,7 +85,7 @@ function backwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const zeroed = [dBC];
   if (g.mode !== 'direct') zeroed.push(du, ddelta); // unvisited positions are 0; shared u / repeats accumulate
   clearTensors(be, zeroed);
-  const v = shaderVariant(g, t, loopK);
+  const v = shaderVariant(g, t, loopK, wantsRolledLoops(be.adapterInfo));
   const pipeline = getPipeline(be, `bwd${variantKey(v)}`, () => backwardWgsl(v), 'SelectiveScanBackward');
   const [gx, gy] = grid(be, workgroupCount(g, t, loopK));
   dispatch(be, pipeline, geometryUniforms(g, t, loopK, gx), [u, delta, params, B, C, index, states, dy, du, ddelta, dBC, dParams], [gx, gy]);

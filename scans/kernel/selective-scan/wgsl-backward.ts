@@ -6,13 +6,14 @@
 // dA, dD, dDeltaBias are reduced per channel and written as per-batch partials (B, K*D, N+2).
 // Bindings: 1 u, 2 delta, 3 params, 4 B, 5 C, 6 index, 7 states, 8 dy, 9 du, 10 ddelta,
 // 11 dBC (2, B, G, N, P) = [dB | dC], 12 dParams (B, K*D, N+2).
-import { atomicAddFn, channelSetup, prelude, workgroupSetup, type ShaderVariant } from './wgsl-common.ts';
+import { atomicAddFn, channelSetup, loopBounds, prelude, workgroupSetup, type ShaderVariant } from './wgsl-common.ts';
 
 export function backwardWgsl(v: ShaderVariant): string {
   const accType = v.atomic ? 'array<atomic<u32>>' : 'array<f32>';
   const writeDu = v.atomic ? 'addDu(o, dv);' : v.loopK ? 'du[o] = du[o] + dv;' : 'du[o] = dv;';
   const writeDdelta = v.atomic ? 'addDdelta(o, xv);' : 'ddelta[o] = xv;';
   const lb = v.W > 0;
+  const L = loopBounds(v);
   return /* wgsl */ `
 ${prelude(v)}
 @group(0) @binding(1) var<storage, read> u_in: array<f32>;
@@ -49,10 +50,10 @@ ${channelSetup}
     let Dc = params[pr + N];
     let bias = params[pr + N + 1u];
     var dAacc: array<f32, N>;
-    for (var n = 0u; n < N; n++) { dAacc[n] = 0.0; }
+    for (var n = 0u; n < ${L.N}; n++) { dAacc[n] = 0.0; }
     var dDacc = 0.0;
     var dbiasAcc = 0.0;
-    if (s == 0u) { for (var n = 0u; n < N; n++) { s_gcarry[r * N + n] = 0.0; } }
+    if (s == 0u) { for (var n = 0u; n < ${L.N}; n++) { s_gcarry[r * N + n] = 0.0; } }
     for (var tt = 0u; tt < geo.nTiles; tt++) {
       let tile = geo.nTiles - 1u - tt;
       let t0 = tile * TL;
@@ -60,7 +61,7 @@ ${channelSetup}
       for (var q = lid; q < TL; q += R * S) { s_pos[q] = posOf(dir, t0 + q); }
       workgroupBarrier();
       // u and dy of my row, coalesced over s, transposed to I consecutive steps per thread
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         let q = s + i * S;
         let p = s_pos[q];
         var uv = 0.0;
@@ -75,12 +76,12 @@ ${channelSetup}
       workgroupBarrier();
       var uu: array<f32, I>;
       var dyv: array<f32, I>;
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         uu[i] = s_x[rowBase + s * SLOT + i];
         dyv[i] = s_y[rowBase + s * SLOT + i];
       }
       workgroupBarrier();
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         let q = s + i * S;
         let p = s_pos[q];
         var val = 0.0;
@@ -92,7 +93,7 @@ ${channelSetup}
       var dfac: array<f32, I>;   // d dt / d (delta + bias)
       var ddt: array<f32, I>;
       var duv: array<f32, I>;
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         let x = s_x[rowBase + s * SLOT + i] + bias;
         var d = x;
         var f = 1.0;
@@ -104,7 +105,7 @@ ${channelSetup}
         duv[i] = Dc * dyv[i];
         dDacc += dyv[i] * uu[i];
       }
-      for (var n = 0u; n < N; n++) {
+      for (var n = 0u; n < ${L.N}; n++) {
         workgroupBarrier();
         for (var q = lid; q < TL; q += R * S) {
           let p = s_pos[q];
@@ -124,7 +125,7 @@ ${channelSetup}
         var bb: array<f32, I>;
         var fa = 1.0;
         var fb = 0.0;
-        for (var i = 0u; i < I; i++) {
+        for (var i = 0u; i < ${L.I}; i++) {
           let a = exp(dt[i] * An);
           let bv = dt[i] * s_B[s * SLOT + i] * uu[i];
           aa[i] = a;
@@ -135,7 +136,7 @@ ${channelSetup}
         // reverse fold: g_out = a_first * g_first as an affine map of g_in (the adjoint entering from the right)
         var ra = 1.0;
         var rb = 0.0;
-        for (var ii = I; ii > 0u; ii--) {
+        for (var ii = ${L.I}; ii > 0u; ii--) {
           let i = ii - 1u;
           rb = dyv[i] * s_C[s * SLOT + i] + rb;
           rb = aa[i] * rb;
@@ -148,14 +149,14 @@ ${channelSetup}
         workgroupBarrier();
         if (s == 0u) {
           var h = states[((b * geo.channels + c) * geo.nTiles + tile) * N + n];
-          for (var j = 0u; j < S; j++) {
+          for (var j = 0u; j < ${L.S}; j++) {
             let ja = s_fA[r * S + j];
             let jb = s_fB[r * S + j];
             s_fB[r * S + j] = h;   // state entering thread j
             h = ja * h + jb;
           }
           var g = s_gcarry[r * N + n];
-          for (var jj = S; jj > 0u; jj--) {
+          for (var jj = ${L.S}; jj > 0u; jj--) {
             let j = jj - 1u;
             let ja = s_rA[r * S + j];
             let jb = s_rB[r * S + j];
@@ -167,13 +168,13 @@ ${channelSetup}
         workgroupBarrier();
         var hp: array<f32, I>;     // state before step i
         var h = s_fB[r * S + s];
-        for (var i = 0u; i < I; i++) {
+        for (var i = 0u; i < ${L.I}; i++) {
           hp[i] = h;
           h = aa[i] * h + bb[i];
         }
         var gg: array<f32, I>;     // adjoint of h_i (forward path)
         var gnext = s_rB[r * S + s];
-        for (var ii = I; ii > 0u; ii--) {
+        for (var ii = ${L.I}; ii > 0u; ii--) {
           let i = ii - 1u;
           gnext = dyv[i] * s_C[s * SLOT + i] + gnext;
           gg[i] = gnext;
@@ -182,7 +183,7 @@ ${channelSetup}
         var da: array<f32, I>;
         var db: array<f32, I>;
         var hc: array<f32, I>;     // state seen by C (h_fwd + h_bwd)
-        for (var i = 0u; i < I; i++) {
+        for (var i = 0u; i < ${L.I}; i++) {
           da[i] = gg[i] * hp[i];
           db[i] = gg[i];
           hc[i] = aa[i] * hp[i] + bb[i];
@@ -192,14 +193,14 @@ ${channelSetup}
         // forward in t: gb_t = dy_t C_t + a_{t-1} gb_{t-1}.
         var hb: array<f32, I>;
         var hbn = 0.0;
-        for (var ii = I; ii > 0u; ii--) {
+        for (var ii = ${L.I}; ii > 0u; ii--) {
           let i = ii - 1u;
           if ((i + 1u) % W == 0u) { hbn = 0.0; } else { hbn = aa[i] * (bb[i + 1u] + hbn); }
           hb[i] = hbn;
           hc[i] += hbn;
         }
         var gb = 0.0;
-        for (var i = 0u; i < I; i++) {
+        for (var i = 0u; i < ${L.I}; i++) {
           let first = i % W == 0u;
           let last = (i + 1u) % W == 0u;
           if (first) { gb = 0.0; } else { db[i] += aa[i - 1u] * gb; gb = aa[i - 1u] * gb; }
@@ -207,7 +208,7 @@ ${channelSetup}
           if (!last) { da[i] += gb * (bb[i + 1u] + hb[i + 1u]); }
         }` : ''}
         var dAn = 0.0;
-        for (var i = 0u; i < I; i++) {
+        for (var i = 0u; i < ${L.I}; i++) {
           let bv = s_B[s * SLOT + i];
           let ea = da[i] * aa[i];
           ddt[i] += ea * An + db[i] * bv * uu[i];
@@ -225,7 +226,7 @@ ${channelSetup}
           if (p >= 0) {
             var sb = 0.0;
             var sc = 0.0;
-            for (var rr = 0u; rr < R; rr++) {
+            for (var rr = 0u; rr < ${L.R}; rr++) {
               sb += s_x[rr * S * SLOT + slotOf(q)];
               sc += s_y[rr * S * SLOT + slotOf(q)];
             }
@@ -236,14 +237,14 @@ ${channelSetup}
         }
       }
       workgroupBarrier();
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         let dx = ddt[i] * dfac[i];
         dbiasAcc += dx;   // zero tokens too: their dt is softplus(bias)
         s_x[rowBase + s * SLOT + i] = duv[i];
         s_y[rowBase + s * SLOT + i] = dx;
       }
       workgroupBarrier();
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         let q = s + i * S;
         let p = s_pos[q];
         if (p >= 0) {
@@ -257,7 +258,7 @@ ${channelSetup}
       }
     }
     // per-channel partials: dA (N), dD, dDeltaBias, reduced over the S threads of the row
-    for (var n = 0u; n < NP; n++) {
+    for (var n = 0u; n < ${L.NP}; n++) {
       var val = dbiasAcc;
       if (n < N) { val = dAacc[n]; } else if (n == N) { val = dDacc; }
       workgroupBarrier();
@@ -265,7 +266,7 @@ ${channelSetup}
       workgroupBarrier();
       if (s == 0u) {
         var sum = 0.0;
-        for (var j = 0u; j < S; j++) { sum += s_fA[r * S + j]; }
+        for (var j = 0u; j < ${L.S}; j++) { sum += s_fA[r * S + j]; }
         dParams[(b * geo.channels + c) * NP + n] = sum;
       }
     }

@@ -16,14 +16,27 @@ export interface ShaderVariant {
   loopK: boolean;
   atomic: boolean;
   softplus: boolean;
+  /**
+   * Loop bounds read from a uniform (`geo.one` = 1) so that compilers cannot unroll them. Mesa's
+   * lavapipe force-unrolls every constant-trip loop that indexes a private array, and its LLVM
+   * compile of the unrolled kernels took 10-60 s each; rolled, 1-2 s. Real GPUs get constant bounds
+   * (unrolled: private arrays stay in registers).
+   */
+  rolled: boolean;
 }
 
-export function shaderVariant(g: ScanGeometry, t: ScanTiling, loopK: boolean): ShaderVariant {
+export function shaderVariant(g: ScanGeometry, t: ScanTiling, loopK: boolean, rolled: boolean): ShaderVariant {
   return {
     S: t.S, I: t.I, R: t.R, N: g.N, W: g.localBackward,
     hasPlan: g.mode !== 'direct', uShared: g.uShared === 1, sumMerge: g.mode === 'sum',
-    loopK, atomic: t.atomic, softplus: g.deltaSoftplus,
+    loopK, atomic: t.atomic, softplus: g.deltaSoftplus, rolled,
   };
+}
+
+/** Loop bound expressions: constants, or constants times the uniform 1 when rolled. */
+export function loopBounds(v: ShaderVariant): { I: string; S: string; N: string; NP: string; R: string } {
+  const b = (c: string) => (v.rolled ? `(${c} * geo.one)` : c);
+  return { I: b('I'), S: b('S'), N: b('N'), NP: b('NP'), R: b('R') };
 }
 
 export const variantKey = (v: ShaderVariant) => JSON.stringify(v);
@@ -36,6 +49,7 @@ struct Geo {
   K: u32, L: u32, P: u32, Dk: u32,
   Dg: u32, uRows: u32, outRows: u32, outLen: u32,
   nTiles: u32, blocks: u32, kCount: u32, gridX: u32,
+  one: u32,
 }
 @group(0) @binding(0) var<uniform> geo: Geo;
 

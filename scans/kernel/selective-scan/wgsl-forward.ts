@@ -4,11 +4,12 @@
 // per-thread affine fold (a = exp(dt*A), b = dt*B*u), serial scan of the S folds by one thread per
 // row seeded by the carried state, re-run, y += C*h; y written back at the map positions.
 // Bindings: 1 u, 2 delta, 3 params (K*D, N+2) = [A | D | deltaBias], 4 B, 5 C, 6 index, 7 y, 8 states.
-import { atomicAddFn, channelSetup, prelude, workgroupSetup, type ShaderVariant } from './wgsl-common.ts';
+import { atomicAddFn, channelSetup, loopBounds, prelude, workgroupSetup, type ShaderVariant } from './wgsl-common.ts';
 
 export function forwardWgsl(v: ShaderVariant): string {
   const yType = v.atomic ? 'array<atomic<u32>>' : 'array<f32>';
   const write = v.atomic ? 'addY(o, val);' : v.loopK ? 'y[o] = y[o] + val;' : 'y[o] = val;';
+  const L = loopBounds(v);
   return /* wgsl */ `
 ${prelude(v)}
 @group(0) @binding(1) var<storage, read> u_in: array<f32>;
@@ -36,14 +37,14 @@ ${workgroupSetup}
 ${channelSetup}
     let Dc = params[pr + N];
     let bias = params[pr + N + 1u];
-    if (s == 0u) { for (var n = 0u; n < N; n++) { s_carry[r * N + n] = 0.0; } }
+    if (s == 0u) { for (var n = 0u; n < ${L.N}; n++) { s_carry[r * N + n] = 0.0; } }
     for (var tile = 0u; tile < geo.nTiles; tile++) {
       let t0 = tile * TL;
       workgroupBarrier();
       for (var q = lid; q < TL; q += R * S) { s_pos[q] = posOf(dir, t0 + q); }
       workgroupBarrier();
       // u: coalesced over s, transposed to I consecutive steps per thread
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         let q = s + i * S;
         let p = s_pos[q];
         var val = 0.0;
@@ -52,9 +53,9 @@ ${channelSetup}
       }
       workgroupBarrier();
       var uu: array<f32, I>;
-      for (var i = 0u; i < I; i++) { uu[i] = s_x[rowBase + s * SLOT + i]; }
+      for (var i = 0u; i < ${L.I}; i++) { uu[i] = s_x[rowBase + s * SLOT + i]; }
       workgroupBarrier();
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         let q = s + i * S;
         let p = s_pos[q];
         var val = 0.0;
@@ -64,7 +65,7 @@ ${channelSetup}
       workgroupBarrier();
       var dt: array<f32, I>;
       var yacc: array<f32, I>;
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         let x = s_x[rowBase + s * SLOT + i] + bias;
         var d = x;
         ${v.softplus ? 'd = softplus(x);' : ''}
@@ -72,7 +73,7 @@ ${channelSetup}
         dt[i] = d;
         yacc[i] = Dc * uu[i];
       }
-      for (var n = 0u; n < N; n++) {
+      for (var n = 0u; n < ${L.N}; n++) {
         workgroupBarrier();
         for (var q = lid; q < TL; q += R * S) {
           let p = s_pos[q];
@@ -92,7 +93,7 @@ ${channelSetup}
         var bb: array<f32, I>;
         var fa = 1.0;
         var fb = 0.0;
-        for (var i = 0u; i < I; i++) {
+        for (var i = 0u; i < ${L.I}; i++) {
           let a = exp(dt[i] * An);
           let bv = dt[i] * s_B[s * SLOT + i] * uu[i];
           aa[i] = a;
@@ -106,7 +107,7 @@ ${channelSetup}
         if (s == 0u) {
           var h = s_carry[r * N + n];
           states[((b * geo.channels + c) * geo.nTiles + tile) * N + n] = h;
-          for (var j = 0u; j < S; j++) {
+          for (var j = 0u; j < ${L.S}; j++) {
             let ja = s_aA[r * S + j];
             let jb = s_aB[r * S + j];
             s_aB[r * S + j] = h;   // state entering thread j
@@ -116,22 +117,22 @@ ${channelSetup}
         }
         workgroupBarrier();
         var h = s_aB[r * S + s];
-        for (var i = 0u; i < I; i++) {
+        for (var i = 0u; i < ${L.I}; i++) {
           h = aa[i] * h + bb[i];
           yacc[i] += s_C[s * SLOT + i] * h;
         }
         ${v.W > 0 ? /* wgsl */ `
         // LBMamba: h_bwd[t] = a_t * (b_{t+1} + h_bwd[t+1]), 0 at each window's last step
         var hb = 0.0;
-        for (var ii = I; ii > 0u; ii--) {
+        for (var ii = ${L.I}; ii > 0u; ii--) {
           let i = ii - 1u;
           if ((i + 1u) % W == 0u) { hb = 0.0; } else { hb = aa[i] * (bb[i + 1u] + hb); }
           yacc[i] += s_C[s * SLOT + i] * hb;
         }` : ''}
       }
-      for (var i = 0u; i < I; i++) { s_x[rowBase + s * SLOT + i] = yacc[i]; }
+      for (var i = 0u; i < ${L.I}; i++) { s_x[rowBase + s * SLOT + i] = yacc[i]; }
       workgroupBarrier();
-      for (var i = 0u; i < I; i++) {
+      for (var i = 0u; i < ${L.I}; i++) {
         let q = s + i * S;
         let p = s_pos[q];
         if (p >= 0) {
