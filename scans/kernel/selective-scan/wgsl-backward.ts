@@ -231,8 +231,9 @@ ${channelSetup}
               sc += s_y[rr * S * SLOT + slotOf(q)];
             }
             let o = ((b * geo.G + grp) * N + n) * geo.P + u32(p);
-            if (sb != 0.0) { addBC(o, sb); }
-            if (sc != 0.0) { addBC(dcOff + o, sc); }
+            // skip exact +0 (bit test: a float compare may treat NaN as 'equal' and drop it)
+            if (bitcast<u32>(sb) != 0u) { addBC(o, sb); }
+            if (bitcast<u32>(sc) != 0u) { addBC(dcOff + o, sc); }
           }
         }
       }
