@@ -17,6 +17,7 @@ const MODES: Record<string, { help: string; load: () => Promise<ModeModule> }> =
   data: { help: 'dataset tools: synth (synthetic shapes as ImageFolder / COCO + YOLO / ADE20K)', load: () => import('./data.ts') },
   bench: { help: 'benchmarks: data (input pipeline images/s per worker count)', load: () => import('./bench.ts') },
   scans: { help: 'scan strategies: list (directions, options), show <name> --size 14x14 --out p.png', load: () => import('./scans.ts') },
+  ablate: { help: 'scan ablation: train + measure a backbone under each scan (accuracy, speed, memory, FLOPs, ERF), report.html', load: () => import('./ablate.ts') },
 };
 
 function usage(): string {
