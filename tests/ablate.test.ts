@@ -108,7 +108,7 @@ test.serial('an ablation of test_vmamba (3 scans + 1 refused, 2 seeds, 1 epoch, 
     const id = line.split(',')[0];
     const row = first.rows.find((x) => x.id === id)!;
     t.truthy(row, id);
-    if (row.status === 'done') t.is(Number(line.split(',')[cols.indexOf('top1')]), row.top1, id);
+    if (row.status === 'done') t.is(Number(line.split(',')[cols.indexOf('top1')]), row.top1!, id);
   }
   // markdown: one table line per scan, the skip reason, mean ± std
   const md = readFileSync(join(out, 'results.md'), 'utf8');
