@@ -4,6 +4,7 @@
 import test from 'ava';
 import { tf } from '../core/tf.ts';
 import { setBackend } from '../core/backend.ts';
+import { testOnBackends } from './helpers/backends.ts';
 import { createModel } from '../backbones/index.ts';
 import { scans } from '../scans/index.ts';
 import { measurePeakMemory, benchInference, benchTraining } from '../eval/ablate/metrics.ts';
@@ -16,18 +17,28 @@ test.before(async () => {
   await setBackend('cpu');
 });
 
-test.serial('peak memory is sampled after every kernel: two live 4000-byte tensors inside the step, one after', async (t) => {
+testOnBackends('peak memory is sampled after every kernel: two live 4000-byte results inside the step, one after', async (t, backend) => {
   const a0 = tf.ones([1000]);
+  tf.dispose(tf.add(a0, a0)); // on webgpu: a0 is on the GPU before the measurement
   const m = await measurePeakMemory(() => tf.tidy(() => {
     const a = tf.add(a0, a0); // kernel: +4000 bytes
     return tf.mul(a, a); // kernel: +4000 bytes, a and the result alive; tidy then frees a
   }));
   a0.dispose();
-  t.is(m.field, 'numBytes');
-  t.is(m.peak - m.before, 8000);
-  t.is(m.samples, 3, 'two kernels and the final sample');
+  if (backend === 'cpu') {
+    t.is(m.field, 'numBytes');
+    t.is(m.peak - m.before, 8000);
+    t.is(m.samples, 3, 'two kernels and the final sample');
+  } else {
+    // numBytesInGPU also counts the programs' uniform buffers (released after submission)
+    t.is(m.field, 'numBytesInGPU');
+    t.true(m.peak - m.before >= 8000, `${m.peak - m.before}`);
+    t.true(m.samples >= 5, 'two kernels, their two programs and the final sample');
+    t.false(Object.prototype.hasOwnProperty.call(tf.backend(), 'runWebGPUProgram'));
+  }
   // the engine is restored: kernels run after it are not sampled any more
   t.false(Object.prototype.hasOwnProperty.call(tf.engine(), 'runKernelFunc'));
+  await setBackend('cpu');
 });
 
 test.serial('benchmarks: images/s = batch x steps / seconds, no leaked tensors, the training step updates the weights', async (t) => {
