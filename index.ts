@@ -33,3 +33,8 @@ export { TRAIN_SCHEMA, defaultTrainConfig, trainConfigFrom, type TrainConfig } f
 export { saveCheckpoint, readCheckpointMeta, loadCheckpointInto, type CheckpointMeta } from './train/checkpoint.ts';
 export { ArraySource, type BatchSource } from './train/data.ts';
 export { validateClassifier, type ValResult } from './train/val.ts';
+export { runAblation, type AblateResult, type AblateOptions } from './eval/ablate/runner.ts';
+export { ABLATE_SCHEMA, resolveAblateConfig, type AblateConfig } from './eval/ablate/config.ts';
+export type { AblationRow, ScanSummary, ResultsFile as AblationResults } from './eval/ablate/results.ts';
+export { effectiveReceptiveField, scaleErf, areaRatio, type ErfMap } from './eval/ablate/erf.ts';
+export { measurePeakMemory, benchInference, benchTraining, type MemoryPeak, type Throughput } from './eval/ablate/metrics.ts';
