@@ -6,6 +6,12 @@ import { parseArgs, formatHelp, UsageError } from './args.ts';
 import { TRAIN_SCHEMA, trainConfigFrom } from '../train/config.ts';
 
 export async function run(argv: string[]): Promise<number> {
+  // task=detect with a Mamba-YOLO model (or head=yolo): the ultralytics recipe, cli/train-yolo.ts
+  const yolo = await import('./train-yolo.ts');
+  if (yolo.isYoloRun(argv)) return yolo.run(argv);
+  // task=detect|segment on a backbone + dense head (Mask R-CNN, UperNet): train/dense-cli.ts
+  const dense = await import('../train/dense-cli.ts');
+  if (await dense.isDenseRun(argv)) return dense.run(argv);
   const args = parseArgs(argv, TRAIN_SCHEMA, 'train');
   if (args.help) {
     process.stdout.write(formatHelp('train', 'ssmv train task=classify model=<name> data=<ImageFolder root> [key=value ...]', TRAIN_SCHEMA));

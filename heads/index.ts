@@ -1,1 +1,5 @@
+// Side-effect imports: every head file registers itself.
+import './fpn.ts';
+import './mask_rcnn.ts';
+import './upernet.ts';
 export { heads } from './registry.ts';

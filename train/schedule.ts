@@ -23,11 +23,35 @@ export interface ConstantSchedule {
   warmupSteps: number;
 }
 
-export type LrSchedule = CosineSchedule | ConstantSchedule;
+/** mmdet's 1x/3x: linear warmup (LinearLR by iteration), then baseLr * gamma^(milestones passed) (MultiStepLR). */
+export interface MultiStepSchedule {
+  kind: 'multistep';
+  baseLr: number;
+  warmupLr: number;
+  warmupSteps: number;
+  /** updates at which the lr is multiplied by gamma (epoch milestones x updates per epoch) */
+  milestones: number[];
+  gamma: number;
+}
+
+/** mmseg's schedules: linear warmup, then (baseLr - minLr) * (1 - u / decaySteps)^power + minLr (PolyLR). */
+export interface PolySchedule {
+  kind: 'poly';
+  baseLr: number;
+  warmupLr: number;
+  warmupSteps: number;
+  decaySteps: number;
+  power: number;
+  minLr: number;
+}
+
+export type LrSchedule = CosineSchedule | ConstantSchedule | MultiStepSchedule | PolySchedule;
 
 export function lrAt(s: LrSchedule, t: number): number {
   if (t < s.warmupSteps) return s.warmupLr + (t * (s.baseLr - s.warmupLr)) / s.warmupSteps;
   if (s.kind === 'constant') return s.baseLr;
+  if (s.kind === 'multistep') return s.baseLr * s.gamma ** s.milestones.filter((m) => t >= m).length;
+  if (s.kind === 'poly') return (s.baseLr - s.minLr) * Math.max(0, 1 - (t - s.warmupSteps) / s.decaySteps) ** s.power + s.minLr;
   const u = t - s.warmupSteps;
   if (u >= s.decaySteps) return s.minLr;
   return s.minLr + 0.5 * (s.baseLr - s.minLr) * (1 + Math.cos((Math.PI * u) / s.decaySteps));

@@ -16,6 +16,7 @@ import { clipGradNorm } from './optim/clip.ts';
 import { lrAt, type LrSchedule } from './schedule.ts';
 import { crossEntropy, softTargetCrossEntropy } from './loss.ts';
 import { evaluate, type Classifier, type EvalResult } from './evaluate.ts';
+import type { Module } from '../core/nn/module.ts';
 
 type Awaitable = void | Promise<void>;
 
@@ -65,8 +66,24 @@ export interface TrainState {
   elapsed: number;
 }
 
+/**
+ * A task other than classification (detection, segmentation: train/detect.ts, train/segment.ts): how a
+ * batch becomes a loss and what validation reports. `prepare` runs before the taped forward and may
+ * read the device (proposals, targets); `loss` runs inside tf.variableGrads (synchronous).
+ */
+export interface TaskHooks {
+  prepare?(batch: Batch): Promise<unknown>;
+  loss(batch: Batch, prepared: unknown): tf.Scalar;
+  /** columns of the epoch row (replaces the classification validation) */
+  validate?(): Promise<EpochMetrics>;
+  /** checkpoint selection metric (default: classification's fitness) */
+  fitness?(m: EpochMetrics): number;
+}
+
 export interface TrainerOptions {
-  model: Classifier;
+  /** a Classifier, unless `task` says how to compute the loss */
+  model: Module;
+  task?: TaskHooks;
   optimizer: Optimizer;
   schedule: LrSchedule;
   train: BatchSource;
@@ -85,7 +102,7 @@ export interface TrainerOptions {
 }
 
 export class Trainer {
-  readonly model: Classifier;
+  readonly model: Module;
   readonly optimizer: Optimizer;
   readonly callbacks: Callback[];
   readonly accum: number;
@@ -176,7 +193,8 @@ export class Trainer {
       // micro-batches of this update: accum, or what is left of the epoch (timm's last_accum_steps);
       // each micro-batch loss is divided by that count
       const size: number = group ? group.size : Math.min(this.accum, nb - st.batch);
-      const { loss, grads } = this.microStep(batch, size);
+      const prepared = o.task?.prepare ? await o.task.prepare(batch) : undefined;
+      const { loss, grads } = this.microStep(batch, size, prepared);
       if (group) {
         group.grads = addInto(group.grads, grads);
         group.loss = addScalar(group.loss, loss);
@@ -208,7 +226,17 @@ export class Trainer {
   }
 
   /** forward + backward of one micro-batch; the loss is divided by the micro-batches of its update */
-  private microStep(batch: Batch, divisor: number): { loss: Tensor; grads: Map<string, Tensor> } {
+  private microStep(batch: Batch, divisor: number, prepared?: unknown): { loss: Tensor; grads: Map<string, Tensor> } {
+    const task = this.opts.task;
+    if (task) {
+      const { value, grads } = tf.variableGrads(() => {
+        const l = task.loss(batch, prepared);
+        return (divisor === 1 ? l : tf.div(l, divisor)) as tf.Scalar;
+      }, this.trainable);
+      const named = new Map<string, Tensor>();
+      for (const [vname, g] of Object.entries(grads)) named.set(this.varToParam.get(vname) ?? vname, g);
+      return { loss: value, grads: named };
+    }
     const [B] = batch.shape;
     const x = tf.tensor4d(batch.images, batch.shape);
     const soft = batch.targets !== undefined;
@@ -216,7 +244,7 @@ export class Trainer {
     const y = soft ? tf.tensor2d(batch.targets!, [B, batch.targets!.length / B]) : tf.tensor1d(batch.labels!, 'int32');
     try {
       const { value, grads } = tf.variableGrads(() => {
-        const logits = this.model.forward(x);
+        const logits = (this.model as Classifier).forward(x);
         const l = soft ? softTargetCrossEntropy(logits, y) : crossEntropy(logits, y, this.opts.smoothing ?? 0);
         return (divisor === 1 ? l : tf.div(l, divisor)) as tf.Scalar;
       }, this.trainable);
@@ -260,8 +288,9 @@ export class Trainer {
   private async endOfEpoch(): Promise<EpochMetrics> {
     const st = this.state;
     const m: EpochMetrics = { epoch: st.epoch + 1, time: this.elapsed, 'train/loss': this.epochLoss };
-    if (this.opts.val) {
-      const r = await evaluate(this.model, this.opts.val);
+    if (this.opts.task?.validate) Object.assign(m, await this.opts.task.validate());
+    else if (this.opts.val) {
+      const r = await evaluate(this.model as Classifier, this.opts.val);
       Object.assign(m, evalColumns(r, ''));
     }
     m['train/grad_norm'] = this.lastGradNorm;
@@ -275,7 +304,7 @@ export class Trainer {
   private record(m: EpochMetrics): void {
     const st = this.state;
     st.history.push(m);
-    const fit = fitness(m);
+    const fit = (this.opts.task?.fitness ?? fitness)(m);
     if (Number.isFinite(fit) && fit > st.bestMetric) {
       st.bestMetric = fit;
       st.bestEpoch = m.epoch;

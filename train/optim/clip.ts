@@ -7,7 +7,9 @@ export function clipGradNorm(grads: ReadonlyMap<string, Tensor>, maxNorm: number
   const names = [...grads.keys()];
   const [norm, ...clipped] = tf.tidy(() => {
     const gs = names.map((k) => grads.get(k)!);
-    const norm = gs.length ? tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g))))) : tf.scalar(0);
+    // stack + sum, not addN: tfjs' webgpu AddN binds every input at once and a model has more tensors
+    // than a shader has storage bindings (an invalid pipeline that silently yields 0)
+    const norm = gs.length ? tf.sqrt(tf.sum(tf.stack(gs.map((g) => tf.sum(tf.square(g)))))) : tf.scalar(0);
     if (!(maxNorm > 0)) return [norm, ...gs.map((g) => g.clone())];
     const coef = tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1);
     return [norm, ...gs.map((g) => tf.mul(g, coef))];

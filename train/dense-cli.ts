@@ -1,0 +1,74 @@
+// `ssmv train task=detect|segment model=<backbone> head=mask_rcnn|upernet data=<root> ...` (cli/train.ts
+// hands these runs here): keys of train/dense-config.ts, progress on stderr, the per-epoch table on
+// stdout. task=detect without head= on a YOLO model (family mamba_yolo) is not a dense run.
+import { parseArgs, formatHelp, UsageError } from '../cli/args.ts';
+import { DENSE_SCHEMA, denseConfigFrom } from './dense-config.ts';
+import type { DenseResult } from './dense.ts';
+import type { EpochMetrics } from './trainer.ts';
+import { formatDuration } from './callbacks/progress.ts';
+
+/** The value of `key` in argv (key=v, --key v, --key=v), or undefined. */
+function argOf(argv: readonly string[], key: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i].replace(/^--/, '');
+    if (a.startsWith(`${key}=`)) return a.slice(key.length + 1);
+    if (argv[i] === `--${key}`) return argv[i + 1];
+  }
+  return undefined;
+}
+
+/** Whether `ssmv train <argv>` is a backbone + dense head run (Mask R-CNN, UperNet). */
+export async function isDenseRun(argv: readonly string[]): Promise<boolean> {
+  const task = argOf(argv, 'task');
+  if (task === 'segment') return true;
+  if (task !== 'detect') return false;
+  if (argOf(argv, 'head') !== undefined) return true;
+  const model = argOf(argv, 'model');
+  if (!model) return false;
+  const { backbones } = await import('../backbones/index.ts');
+  const name = model.split('.')[0];
+  return backbones.has(name) && backbones.get(name).family !== 'mamba_yolo';
+}
+
+const fix = (v: number | undefined, d = 4) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
+
+/** epoch, train/loss, the task's metrics (AP or mIoU as %), time */
+export function denseTable(rows: readonly EpochMetrics[], bestEpoch = -1): string {
+  const cols: Array<[string, string, number]> = [
+    ['train/loss', 'train/loss', 1], ['metrics/bbox_mAP', 'box AP', 100], ['metrics/bbox_mAP_50', 'box AP50', 100],
+    ['metrics/segm_mAP', 'mask AP', 100], ['metrics/mIoU', 'mIoU', 100], ['metrics/aAcc', 'aAcc', 100],
+  ];
+  const used = cols.filter(([k]) => rows.some((r) => r[k] !== undefined));
+  const head = ['epoch', ...used.map(([, h]) => h), 'time'];
+  const body = rows.map((r) => [`${r.epoch}${r.epoch === bestEpoch ? '*' : ''}`, ...used.map(([k, , s]) => fix(r[k] === undefined ? undefined : r[k] * s, s === 1 ? 4 : 2)), formatDuration(r.time)]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(head), ...body.map(line)].join('\n') + '\n';
+}
+
+export function denseSummary(r: DenseResult): string {
+  const lines = [denseTable(r.history, r.best.epoch)];
+  if (r.reason !== 'completed') lines.push(`stopped (${r.reason}): ${r.message}`);
+  lines.push(`results in ${r.dir}: last.* (resume=${r.dir}/last), best.*, metrics.csv, train.log`);
+  lines.push(`${formatDuration(r.seconds)} on ${r.backend.backend}${r.backend.adapter ? ` (${r.backend.adapter.description})` : ''}`);
+  return lines.join('\n') + '\n';
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, DENSE_SCHEMA, 'train');
+  if (args.help) {
+    process.stdout.write(formatHelp('train', 'ssmv train task=detect|segment model=<backbone> head=mask_rcnn|upernet data=<root> [key=value ...]', DENSE_SCHEMA));
+    return 0;
+  }
+  if (args.positionals.length) throw new UsageError(`unexpected argument '${args.positionals[0]}': keys are key=value (see ssmv train task=${args.values.task} --help)`);
+  let cfg;
+  try {
+    cfg = denseConfigFrom(args.values);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { trainDense } = await import('./dense.ts');
+  const r = await trainDense(cfg, { given: args.given, handleSigint: true });
+  process.stdout.write(denseSummary(r));
+  return r.reason === 'completed' ? 0 : r.reason === 'interrupted' ? 130 : 1;
+}
