@@ -10,6 +10,7 @@ interface Bench {
 
 const BENCHES: Record<string, Bench> = {
   data: { help: 'input pipeline: decode + RandomResizedCrop 224 + flip + normalise, images/s per worker count', load: () => import('./bench-data.ts') },
+  scan: { help: 'selective-scan kernels: forward and forward+backward, unfused and fused cross plan (ms, GB/s)', load: () => import('../scans/kernel/selective-scan/bench.ts') },
 };
 
 export async function run(argv: string[]): Promise<number> {

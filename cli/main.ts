@@ -15,7 +15,7 @@ const MODES: Record<string, { help: string; load: () => Promise<ModeModule> }> =
   predict: { help: 'classify images with a model and weights (top-5)', load: () => import('./predict.ts') },
   eval: { help: 'evaluate saved predictions: coco (pycocotools AP/AR), voc (mAP), seg (mIoU)', load: () => import('./eval.ts') },
   data: { help: 'dataset tools: synth (synthetic shapes as ImageFolder / COCO + YOLO / ADE20K)', load: () => import('./data.ts') },
-  bench: { help: 'benchmarks: data (input pipeline images/s per worker count)', load: () => import('./bench.ts') },
+  bench: { help: 'benchmarks: data (input pipeline images/s per worker count), scan (selective-scan kernels ms and GB/s)', load: () => import('./bench.ts') },
   scans: { help: 'scan strategies: list (directions, options), show <name> --size 14x14 --out p.png', load: () => import('./scans.ts') },
   ablate: { help: 'scan ablation: train + measure a backbone under each scan (accuracy, speed, memory, FLOPs, ERF), report.html', load: () => import('./ablate.ts') },
 };

@@ -1,0 +1,147 @@
+// `ssmv bench scan`: forward and forward+backward of the selective-scan kernels, unfused (inputs
+// in scan order, (B, K*D, L)) and fused with VMamba's 4-direction cross plan (u (B, D, H*W) shared,
+// y summed in map order), in ms and GB/s of the tensors each call must read and write at least.
+// Timing waits for GPU completion by reading one element of a tensor written after the timed work.
+import { tf, type Tensor } from '../../../core/tf.ts';
+import { setBackend } from '../../../core/backend.ts';
+import { parseArgs, formatHelp, UsageError, type ArgSchema } from '../../../cli/args.ts';
+import { scans } from '../../../scans/index.ts';
+import type { ScanPlan } from '../../plan.ts';
+import { SCAN_GRAD_KERNEL, SCAN_KERNEL } from './types.ts';
+import { validateScan } from './validate.ts';
+import './register.ts';
+
+/** The issue's shapes (VMamba tiny stages at 224 and a long sequence), as B x K x D x N x L. */
+const DEFAULT_SHAPES = ['64x4x192x1x3136', '64x4x384x1x784', '64x4x192x16x3136', '8x4x192x1x50176'];
+
+const SCHEMA: ArgSchema = {
+  shapes: { type: 'list', default: DEFAULT_SHAPES, help: 'comma-separated BxKxDxNxL (L a square for the fused cross plan, else H = 1)' },
+  iters: { type: 'int', default: 10, help: 'timed iterations per measurement' },
+  warmup: { type: 'int', default: 2, help: 'untimed iterations first (compiles the pipelines)' },
+  backend: { type: 'string', default: 'webgpu', choices: ['webgpu', 'cpu', 'auto'], help: 'tensor backend' },
+  modes: { type: 'list', default: ['unfused', 'fused'], help: 'unfused and/or fused' },
+  json: { type: 'boolean', default: false, help: 'also print one JSON line per measurement' },
+};
+
+interface Shape { B: number; K: number; D: number; N: number; L: number }
+
+function parseShape(s: string): Shape {
+  const v = s.toLowerCase().split('x').map(Number);
+  if (v.length !== 5 || !v.every((x) => Number.isInteger(x) && x > 0)) throw new UsageError(`shapes: '${s}' is not BxKxDxNxL (five positive integers)`);
+  const [B, K, D, N, L] = v;
+  return { B, K, D, N, L };
+}
+
+function mapSize(L: number): [number, number] {
+  const s = Math.round(Math.sqrt(L));
+  return s * s === L ? [s, s] : [1, L];
+}
+
+/** Everything one measurement needs: inputs, kernel attrs, dy, and the byte counts. */
+function setup(sh: Shape, fused: boolean) {
+  const { B, K, D, N, L } = sh;
+  const KD = K * D;
+  const [H, W] = mapSize(L);
+  const plan: ScanPlan | undefined = fused ? scans.get('cross').plan(H, W) : undefined;
+  if (plan && plan.K !== K) throw new UsageError(`shapes: the cross plan has 4 directions, got K = ${K}`);
+  const P = L;
+  const uRows = fused ? D : KD;
+  const outRows = fused ? D : KD;
+  // Inputs tiled on the device from a 1 Mi-sample random pool (drawing 10^8 normals in JS takes minutes).
+  const pool = tf.randomNormal([1 << 20], 0, 1, 'float32', 1);
+  const rnd = (shape: number[], scale = 1, mean = 0) => tf.tidy(() => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const flat = n <= pool.size ? tf.slice(pool, [0], [n]) : tf.slice(tf.tile(pool, [Math.ceil(n / pool.size)]), [0], [n]);
+    return tf.add(tf.mul(tf.reshape(flat, shape), scale), mean);
+  });
+  const inputs = {
+    u: rnd([B, uRows, P]),
+    delta: rnd([B, KD, P], 0.5, -1),
+    A: tf.neg(tf.exp(rnd([KD, N], 0.5))),
+    B: rnd([B, K, N, P]),
+    C: rnd([B, K, N, P]),
+    D: rnd([KD]),
+    deltaBias: rnd([KD], 0.1),
+  };
+  const g = validateScan(inputs, { deltaSoftplus: true, plan });
+  const named = { ...inputs, index: plan ? tf.tensor2d(plan.index, [plan.K, plan.L], 'int32') : tf.zeros([1], 'int32') };
+  const dy = rnd([B, outRows, fused ? P : L]);
+  pool.dispose();
+  const f = 4;
+  const seq = B * KD * L;
+  const bc = B * K * N * P;
+  const fwdBytes = f * (B * uRows * P + B * KD * P + 2 * bc + B * outRows * P);
+  // backward: reads u, delta, B, C, dy; writes du, ddelta, dB, dC
+  const bwdBytes = f * (B * uRows * P + B * KD * P + 2 * bc + B * outRows * P + B * uRows * P + B * KD * P + 2 * bc);
+  return { g, named, dy, fwdBytes, bwdBytes, seq, plan };
+}
+
+/** Runs `work` warmup + iters times; returns ms per iteration, GPU completion included. */
+async function time(work: () => Tensor[], warmup: number, iters: number): Promise<number> {
+  const sync = async (ts: Tensor[]) => {
+    const probe = tf.slice(tf.reshape(ts[0], [-1]), [0], [1]);
+    await probe.data(); // GPU->CPU sync: waits for everything queued before it
+    tf.dispose([probe, ...ts]);
+  };
+  for (let i = 0; i < warmup; i++) await sync(work());
+  let pending: Tensor[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) {
+    tf.dispose(pending);
+    pending = work();
+  }
+  await sync(pending);
+  return (performance.now() - t0) / iters;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, SCHEMA, 'bench scan');
+  if (args.help) {
+    process.stdout.write(formatHelp('bench scan', 'ssmv bench scan [--shapes BxKxDxNxL,...] [--iters 10] [--modes unfused,fused]', SCHEMA));
+    return 0;
+  }
+  const info = await setBackend(args.values.backend as string);
+  const shapes = (args.values.shapes as string[]).map(parseShape);
+  const modes = args.values.modes as string[];
+  for (const m of modes) if (m !== 'unfused' && m !== 'fused') throw new UsageError(`modes: '${m}' is not unfused or fused`);
+  const iters = args.values.iters as number;
+  const warmup = args.values.warmup as number;
+  const device = info.adapter ? `${info.adapter.vendor} ${info.adapter.architecture} ${info.adapter.description}`.trim() : info.backend;
+  process.stdout.write(`selective scan, backend ${info.backend} (${device}), fp32, softplus + bias + D, ${iters} iterations after ${warmup} warmup\n`);
+  process.stdout.write(`${'shape'.padEnd(22)} ${'path'.padEnd(8)} ${'fwd ms'.padStart(9)} ${'fwd GB/s'.padStart(9)} ${'f+b ms'.padStart(9)} ${'f+b GB/s'.padStart(9)}\n`);
+  for (const sh of shapes) {
+    for (const mode of modes) {
+      const label = `B${sh.B} K${sh.K} D${sh.D} N${sh.N} L${sh.L}`;
+      let s: ReturnType<typeof setup> | undefined;
+      try {
+        s = setup(sh, mode === 'fused');
+        const { g, named, dy } = s;
+        const attrs = { ...g } as unknown as tf.NamedAttrMap;
+        const fwd = () => tf.engine().runKernel(SCAN_KERNEL, named, attrs) as Tensor[];
+        const fwdBwd = () => {
+          const [y, states] = tf.engine().runKernel(SCAN_KERNEL, named, attrs) as Tensor[];
+          const grads = tf.engine().runKernel(SCAN_GRAD_KERNEL, { ...named, states, dy }, attrs) as Tensor[];
+          const dParams = tf.sum(grads[4], 0); // what the registered gradient adds: the batch sum of dA/dD/dDeltaBias
+          tf.dispose([y, states, grads[4]]);
+          return [grads[0], ...grads.slice(1, 4), dParams];
+        };
+        const fMs = await time(fwd, warmup, iters);
+        const fbMs = await time(fwdBwd, warmup, iters);
+        const gbs = (bytes: number, ms: number) => { const v = bytes / ms / 1e6; return v >= 100 ? v.toFixed(0) : v.toPrecision(3); };
+        process.stdout.write(
+          `${label.padEnd(22)} ${mode.padEnd(8)} ${fMs.toFixed(3).padStart(9)} ${gbs(s.fwdBytes, fMs).padStart(9)} ` +
+            `${fbMs.toFixed(3).padStart(9)} ${gbs(s.fwdBytes + s.bwdBytes, fbMs).padStart(9)}\n`,
+        );
+        if (args.values.json) {
+          process.stdout.write(JSON.stringify({ shape: sh, mode, fwdMs: fMs, fwdBwdMs: fbMs, fwdBytes: s.fwdBytes, bwdBytes: s.bwdBytes, device }) + '\n');
+        }
+      } catch (e) {
+        if (e instanceof UsageError) throw e;
+        process.stdout.write(`${label.padEnd(22)} ${mode.padEnd(8)} failed: ${(e as Error).message}\n`);
+      } finally {
+        if (s) tf.dispose([...Object.values(s.named), s.dy]);
+      }
+    }
+  }
+  return 0;
+}
