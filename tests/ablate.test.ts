@@ -58,7 +58,7 @@ test.serial('an ablation of test_vmamba (3 scans + 1 refused, 2 seeds, 1 epoch, 
   await setBackend('cpu');
   for (const row of done) {
     // top-1 is the trainer's last epoch, as its metrics.csv says
-    const csv = readFileSync(join(row.run_dir!, 'metrics.csv'), 'utf8').trim().split('\n');
+    const csv = readFileSync(join(out, row.run_dir!, 'metrics.csv'), 'utf8').trim().split('\n');
     const head = csv[0].split(','), last = csv[csv.length - 1].split(',');
     t.is(row.top1, 100 * Number(last[head.indexOf('metrics/accuracy_top1')]), row.id);
     t.is(row.epochs_done, 1);
@@ -72,6 +72,8 @@ test.serial('an ablation of test_vmamba (3 scans + 1 refused, 2 seeds, 1 epoch, 
     t.true(row.peak_train_bytes! > row.base_train_bytes! && row.base_train_bytes! > 0 && row.peak_infer_bytes! > 0, row.id);
     t.is((row.config as { scan: string }).scan, row.scan);
     t.is((row.config as { seed: number }).seed, row.seed!);
+    t.is(row.run_dir, `runs/test_vmamba-${row.scan}-s${row.seed}`);
+    t.like(row.config, { data: 'data', project: 'runs' });
     // the ERF summary is the one of the stored raw map
     const erf = readJson<{ H: number; W: number; images: number; map: number[] }>(join(out, row.erf!.file));
     t.is(erf.H, 32);
@@ -152,7 +154,7 @@ test.serial('a rerun skips finished rows; a row lost from results.json is redone
   t.is(again.top1, lost.top1, 'resumed from the finished run: same weights, same top-1');
   t.is(again.val_loss, lost.val_loss);
   t.deepEqual(again.erf!.ratios, lost.erf!.ratios);
-  t.true(readFileSync(join(lost.run_dir!, 'train.log'), 'utf8').includes('resumed from'), 'the trainer resumed, it did not start over');
+  t.true(readFileSync(join(out, lost.run_dir!, 'train.log'), 'utf8').includes('resumed from'), 'the trainer resumed, it did not start over');
 });
 
 test.serial('a changed recipe is an error naming the key; --force starts over', async (t) => {

@@ -55,6 +55,7 @@ export interface AblationRow {
   erf?: ErfSummary;
   backend?: string;
   adapter?: string | null;
+  /** the row's `ssmv train` run directory, relative to out/ */
   run_dir?: string;
   /** the resolved `ssmv train` config of the row (plus the scan), as given to trainClassifier */
   config?: Record<string, unknown>;

@@ -6,7 +6,7 @@
 // resumes an interrupted training from its `last` checkpoint. The reports (csv, markdown, PNGs, html)
 // are written at the end, also after Ctrl-C.
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setBackend, type BackendInfo } from '../../core/backend.ts';
 import { trainClassifier, type ClassifyDeps } from '../../train/classify.ts';
@@ -242,7 +242,8 @@ async function runRow(cfg: AblateConfig, c: RowContext, o: AblateOptions): Promi
     id: rowId(c.model, c.scan, c.seed), model: c.model, family: familyOf(c.model), scan: c.scan, seed: c.seed, status: 'done',
     directions: c.probe.directions, params: c.probe.params, flops: c.probe.flops, flops224: c.probe.flops224,
     epochs_done: r.history.length, train_seconds: r.seconds, backend: c.backend.backend, adapter: c.backend.adapter?.description ?? null,
-    run_dir: dir, config: { ...tcfg, resume: '', scan: c.scan, first_map: c.probe.firstMap },
+    // paths inside out/ are written relative to it, so results.json stays valid when out/ moves
+    run_dir: inOut(c.out, dir), config: { ...tcfg, data: inOut(c.out, tcfg.data), project: inOut(c.out, tcfg.project), resume: '', scan: c.scan, first_map: c.probe.firstMap },
   };
   if (r.reason !== 'completed') {
     return { ...row, status: r.reason === 'nan' ? 'diverged' : 'error', reason: r.message || r.reason, finished_at: new Date().toISOString() };
@@ -284,6 +285,12 @@ async function runRow(cfg: AblateConfig, c: RowContext, o: AblateOptions): Promi
   }
   row.finished_at = new Date().toISOString();
   return row;
+}
+
+/** `p` relative to out/ when it lies inside it, else as it is */
+function inOut(out: string, p: string): string {
+  const r = relative(out, p);
+  return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
 }
 
 const MIB = 1024 * 1024;
