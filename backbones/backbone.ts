@@ -48,3 +48,23 @@ export interface Backbone extends Module {
 
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
+
+/**
+ * The shared part of every forwardIntermediates: validates the requested feature indices (default
+ * all `count`), runs `walk(last, wanted, emit)` — the family's stage loop up to the deepest index
+ * asked for, emitting each wanted output — and returns the outputs in the order asked.
+ */
+export function collectIntermediates(
+  family: string,
+  count: number,
+  indices: readonly number[] | undefined,
+  walk: (last: number, wanted: (i: number) => boolean, emit: (i: number, t: Tensor) => void) => void,
+): Tensor[] {
+  const want = indices ?? [...Array(count).keys()];
+  for (const i of want) if (!(Number.isInteger(i) && i >= 0 && i < count)) throw new Error(`${family}: feature index ${i} out of range 0..${count - 1}`);
+  if (!want.length) return [];
+  const outs = new Map<number, Tensor>();
+  const set = new Set(want);
+  walk(Math.max(...want), (i) => set.has(i), (i, t) => outs.set(i, t));
+  return want.map((i) => outs.get(i)!);
+}

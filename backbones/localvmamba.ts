@@ -29,7 +29,7 @@ import '../scans/index.ts'; // registers the strategies the SS2D core can take
 import { SS2DCore, ParamGroup, createSSMParams, projectAndScan, resolveRank, toMap, type CoreFactory } from '../scans/core.ts';
 import { scans, type ScanOptions, type ScanStrategy } from '../scans/registry.ts';
 import { BiAttn, officialReverse } from '../scans/window.ts';
-import { IMAGENET_MEAN, IMAGENET_STD, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
 
 // ---- config (the official VSSM constructor's keyword names and defaults) ------------------------
@@ -310,23 +310,16 @@ export class LocalVMamba extends Module implements Backbone {
   /** Stage outputs before each downsample (NHWC), as Backbone_LocalVSSM returns them (normed with outnorm{i} when built with out_indices). */
   forwardIntermediates(x: Tensor, opts: ForwardIntermediatesOptions = {}): Tensor[] {
     const nl = this.dims.length;
-    const indices = opts.indices ?? (this.outnorms.size ? [...this.outnorms.keys()] : [...Array(nl).keys()]);
-    for (const i of indices) if (!(Number.isInteger(i) && i >= 0 && i < nl)) throw new Error(`localvmamba: feature index ${i} out of range 0..${nl - 1}`);
-    const last = Math.max(...indices);
-    return tf.tidy(() => {
-      const outs = new Map<number, Tensor>();
+    const defaults = this.outnorms.size ? [...this.outnorms.keys()] : undefined;
+    return tf.tidy(() => collectIntermediates('localvmamba', nl, opts.indices ?? defaults, (last, wanted, emit) => {
       let h = this.embed(x);
       for (let i = 0; i <= last; i++) {
-        const layer = this.layers.items[i];
-        const o = layer.blocks.forward(h);
-        if (indices.includes(i)) {
-          const on = this.outnorms.get(i);
-          outs.set(i, opts.norm !== false && on ? on.forward(o) : o);
-        }
-        if (i < last) h = layer.downsample.forward(o);
+        const o = this.layers.items[i].blocks.forward(h);
+        const on = this.outnorms.get(i);
+        if (wanted(i)) emit(i, opts.norm !== false && on ? on.forward(o) : o);
+        if (i < last) h = this.layers.items[i].downsample.forward(o);
       }
-      return indices.map((i) => outs.get(i)!);
-    });
+    }));
   }
 
   /** (B, H, W, 3) -> (B, h, w, C_last) */

@@ -8,7 +8,7 @@
 // Parameter counts equal the official constructor exactly (checked for all five variants).
 import { tf, type Tensor } from '../core/tf.ts';
 import { Module, Linear, Conv2d, LayerNorm, GELU, Dropout, DropPath, Identity, Sequential, ModuleList, type Layer, type LayerModule } from '../core/nn/index.ts';
-import { IMAGENET_MEAN, IMAGENET_STD, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
 import { activation, dropPathRates, layerNormEps } from './common.ts';
 
@@ -202,19 +202,13 @@ export class MambaOut extends Module implements Backbone {
   /** Output of each stage (after its downsample layer and blocks), NHWC. */
   forwardIntermediates(x: Tensor, opts: ForwardIntermediatesOptions = {}): Tensor[] {
     this.check(x);
-    const ns = this.dims.length;
-    const indices = opts.indices ?? [...Array(ns).keys()];
-    for (const i of indices) if (!(Number.isInteger(i) && i >= 0 && i < ns)) throw new Error(`mambaout: feature index ${i} out of range 0..${ns - 1}`);
-    const last = Math.max(...indices);
-    return tf.tidy(() => {
-      const outs: Tensor[] = [];
+    return tf.tidy(() => collectIntermediates('mambaout', this.dims.length, opts.indices, (last, wanted, emit) => {
       let h = x;
       for (let i = 0; i <= last; i++) {
         h = this.stages.items[i].forward(this.downsample_layers.items[i].forward(h));
-        if (indices.includes(i)) outs.push(h);
+        if (wanted(i)) emit(i, h);
       }
-      return outs;
-    });
+    }));
   }
 
   /** (B, H, W, 3) -> pooled, normalised features (B, C_last) */

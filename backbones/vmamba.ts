@@ -13,7 +13,7 @@ import {
 import '../scans/index.ts'; // registers the strategies SS2D can take
 import { SS2DCore, type SS2DCoreConfig } from '../scans/core.ts';
 import type { ScanOptions } from '../scans/registry.ts';
-import { IMAGENET_MEAN, IMAGENET_STD, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
 
 // ---- config (the official VSSM constructor's keyword names and defaults) ------------------------
@@ -398,23 +398,17 @@ export class VMamba extends Module implements Backbone {
   /** Stage outputs before each downsample (NHWC), as Backbone_VSSM returns them (normed with outnorm{i} when norm). */
   forwardIntermediates(x: Tensor, opts: ForwardIntermediatesOptions = {}): Tensor[] {
     const nl = this.dims.length;
-    const indices = opts.indices ?? (this.outnorms.size ? [...this.outnorms.keys()] : [...Array(nl).keys()]);
-    for (const i of indices) if (!(i >= 0 && i < nl)) throw new Error(`vmamba: feature index ${i} out of range 0..${nl - 1}`);
-    const last = Math.max(...indices);
-    return tf.tidy(() => {
-      const outs: Tensor[] = [];
+    const defaults = this.outnorms.size ? [...this.outnorms.keys()] : undefined;
+    return tf.tidy(() => collectIntermediates('vmamba', nl, opts.indices ?? defaults, (last, wanted, emit) => {
       let h = this.embed(x);
       for (let i = 0; i <= last; i++) {
         const layer = this.layers.items[i];
         const o = layer.blocks.forward(h);
-        if (indices.includes(i)) {
-          const on = this.outnorms.get(i);
-          outs.push(opts.norm !== false && on ? on.forward(o) : o);
-        }
+        const on = this.outnorms.get(i);
+        if (wanted(i)) emit(i, opts.norm !== false && on ? on.forward(o) : o);
         if (i < last) h = layer.downsample.forward(o);
       }
-      return outs;
-    });
+    }));
   }
 
   /** (B, H, W, 3) -> (B, h, w, C_last) */

@@ -3,7 +3,7 @@
 // replacement, Backbone_EfficientVSSM outputs.
 import test from 'ava';
 import { setBackend } from './helpers/backends.ts';
-import { goldenTest, paramCountTest, testVariantSuite, blockGradTest, flopsTest } from './helpers/family-suite.ts';
+import { goldenTest, paramCountTest, variantContract, blockGradTest, flopsTest } from './helpers/family-suite.ts';
 import { tf } from '../core/tf.ts';
 import { createModel } from '../backbones/index.ts';
 import { withoutInit } from '../core/nn/init.ts';
@@ -11,7 +11,7 @@ import { withoutInit } from '../core/nn/init.ts';
 goldenTest('efficientvmamba');
 paramCountTest('efficientvmamba');
 flopsTest('efficientvmamba', 'exact here: all maps and atrous sub-grids halve evenly (checked against a full 224 count: 0.8057/1.3415/3.9936 G)');
-testVariantSuite('efficientvmamba', { variant: 'efficientvmamba_smal', expect: 'efficientvmamba_small' }, { key: 'ssm_ration', expect: 'ssm_ratio' });
+variantContract('efficientvmamba', { gradInput: [32, 32], typo: { variant: 'efficientvmamba_smal', expect: 'efficientvmamba_small' }, badKwarg: { key: 'ssm_ration', expect: 'ssm_ratio' } });
 
 // three stages: efficient VSS blocks (atrous SS2D + conv branch + BiAttn) and an InvertedResidual stage
 blockGradTest('efficientvmamba: VSS and InvertedResidual stages, gradients reach every parameter, webgpu = cpu', () =>

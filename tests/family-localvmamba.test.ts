@@ -4,7 +4,7 @@
 import test from 'ava';
 import { setBackend } from './helpers/backends.ts';
 import { goldenTest, paramCountTest, blockGradTest } from './helpers/family-suite.ts';
-import { variantContract } from './helpers/family-contract.ts';
+import { variantContract } from './helpers/family-suite.ts';
 import { tf } from '../core/tf.ts';
 import { createModel, backbones } from '../backbones/index.ts';
 import { withoutInit } from '../core/nn/init.ts';

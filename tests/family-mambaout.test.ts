@@ -3,7 +3,7 @@
 // checkpoints, arguments it must refuse.
 import test from 'ava';
 import { setBackend } from './helpers/backends.ts';
-import { goldenTest, paramCountTest, testVariantSuite, blockGradTest, flopsTest } from './helpers/family-suite.ts';
+import { goldenTest, paramCountTest, variantContract, blockGradTest, flopsTest } from './helpers/family-suite.ts';
 import { tf } from '../core/tf.ts';
 import { createModel } from '../backbones/index.ts';
 import { MambaOut } from '../backbones/mambaout.ts';
@@ -13,7 +13,7 @@ import { manualSeed } from '../core/rng.ts';
 goldenTest('mambaout');
 paramCountTest('mambaout');
 flopsTest('mambaout', 'exact here: every map side halves evenly from 32, 64 and 224 (checked against a full 224 count: 1.1562/1.5152/4.4860/8.9603/15.8262 G)');
-testVariantSuite('mambaout', { variant: 'mambaout_tyni', expect: 'mambaout_tiny' }, { key: 'kernel', expect: 'kernel_size' });
+variantContract('mambaout', { gradInput: [32, 32], typo: { variant: 'mambaout_tyni', expect: 'mambaout_tiny' }, badKwarg: { key: 'kernel', expect: 'kernel_size' } });
 
 // one GatedCNNBlock (norm, fc1, depthwise 7x7, fc2) + the stem, gradients on cpu and webgpu
 blockGradTest('mambaout: one-stage model (stem, gated CNN block, MlpHead) gradients reach every parameter, webgpu = cpu', () => {

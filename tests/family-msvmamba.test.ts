@@ -3,7 +3,7 @@
 // Backbone_VSSM outputs and the arguments it must refuse.
 import test from 'ava';
 import { setBackend } from './helpers/backends.ts';
-import { goldenTest, paramCountTest, testVariantSuite, blockGradTest, flopsTest } from './helpers/family-suite.ts';
+import { goldenTest, paramCountTest, variantContract, blockGradTest, flopsTest } from './helpers/family-suite.ts';
 import { tf } from '../core/tf.ts';
 import { createModel } from '../backbones/index.ts';
 import { withoutInit } from '../core/nn/init.ts';
@@ -11,7 +11,7 @@ import { withoutInit } from '../core/nn/init.ts';
 goldenTest('msvmamba');
 paramCountTest('msvmamba');
 flopsTest('msvmamba', '1-2.5% below the full 224 count (0.8904/1.5380/4.5969 G): at 224 the low-res branch rounds 7 up to 4, and the dense-matrix upsampling of scans/multiscale.ts grows faster than H*W');
-testVariantSuite('msvmamba', { variant: 'msvmamba_nanno', expect: 'msvmamba_nano' }, { key: 'ms_splits', expect: 'ms_split' });
+variantContract('msvmamba', { gradInput: [32, 32], typo: { variant: 'msvmamba_nanno', expect: 'msvmamba_nano' }, badKwarg: { key: 'ms_splits', expect: 'ms_split' } });
 
 // two stages of multi-scale SS2D (+ SE) and ConvFFN blocks
 blockGradTest('msvmamba: a stage of multi-scale SS2D (+ SE) and ConvFFN, gradients reach every parameter, webgpu = cpu', () =>

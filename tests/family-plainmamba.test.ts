@@ -7,7 +7,7 @@
 import test from 'ava';
 import { testOnBackends, relErr, setBackend } from './helpers/backends.ts';
 import { paramCountTest, blockGradTest } from './helpers/family-suite.ts';
-import { variantContract } from './helpers/family-contract.ts';
+import { variantContract } from './helpers/family-suite.ts';
 import { tf, type Tensor } from '../core/tf.ts';
 import { createModel } from '../backbones/index.ts';
 import { PlainMamba, PlainMamba2D, bicubicMatrix } from '../backbones/plainmamba.ts';
