@@ -8,5 +8,6 @@ import './efficientvmamba.ts';
 import './msvmamba.ts';
 import './vim.ts';
 import './lbvim.ts';
+import './mamba-yolo.ts';
 
 export { backbones, families, createModel } from './registry.ts';

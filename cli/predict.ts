@@ -32,6 +32,9 @@ export function readClassNames(file: string): string[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  // detection (model=mamba_yolo_* or task=detect): cli/predict-yolo.ts
+  const yolo = await import('./predict-yolo.ts');
+  if (yolo.isYoloPredict(argv)) return yolo.run(argv);
   const args = parseArgs(argv, SCHEMA, 'predict');
   if (args.help) {
     process.stdout.write(formatHelp('predict', 'ssmv predict <image...> --model <name> --weights <file>', SCHEMA));
