@@ -15,6 +15,7 @@ export { scans } from './scans/index.ts';
 export { selectiveScan, selectiveScanReference, useReferenceScanOn, type SelectiveScanInputs, type SelectiveScanOptions } from './scans/kernel/selective-scan/index.ts';
 export { backbones } from './backbones/index.ts';
 export { heads } from './heads/index.ts';
+export * from './heads/dense.ts';
 export { datasets } from './datasets/index.ts';
 export { openDataset, DataLoader, buildPipeline, pipelines, Mixup, writeSynthetic, DataError, SampleError, IMAGENET_MEAN, IMAGENET_STD } from './datasets/index.ts';
 export type { Dataset, Sample, Target, Item, Batch, BatchInfo, Task, LoaderOptions, EpochReport, PipelineSpec, MixupOptions, SynthOptions, SynthResult } from './datasets/index.ts';
