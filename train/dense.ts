@@ -90,7 +90,8 @@ class DenseLogCallback implements Callback {
   readonly name = 'dense-log';
   constructor(private readonly log: RunLog, private readonly err: NodeJS.WritableStream) {}
   onEpochEnd(tr: Trainer, m: EpochMetrics): void {
-    const keys = Object.keys(m).filter((k) => k.startsWith('metrics/') || (k.startsWith('train/loss') && k !== 'train/loss'));
+    // loss parts and the headline metrics (the AP of size ranges stays in metrics.csv)
+    const keys = Object.keys(m).filter((k) => (k.startsWith('metrics/') && !/_(s|m|l)$/.test(k)) || (k.startsWith('train/') && k !== 'train/loss' && k !== 'train/grad_norm'));
     const line = `epoch ${m.epoch}: ` + keys.map((k) => `${k.replace(/^(metrics|train)\//, '')} ${m[k].toFixed(4)}`).join('  ') + (tr.isBest(m) ? '  *best' : '');
     this.log.file(line);
     this.err.write(line + '\n');
