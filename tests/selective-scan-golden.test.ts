@@ -1,5 +1,6 @@
 // Forward y and every gradient of selectiveScan against the official recurrence computed in float64
 // (../shared/golden, copied to tests/fixtures/golden): max|diff| / max|ref| <= 1e-4 per tensor.
+import type { ExecutionContext } from 'ava';
 import { testOnBackends, relErr } from './helpers/backends.ts';
 import { tf, type Tensor } from '../core/tf.ts';
 import { readSafetensors } from '../core/io/safetensors.ts';
@@ -14,7 +15,20 @@ for (let i = 0; i < 4; i++) {
   const file = `tests/fixtures/golden/selective_scan_${i}.safetensors`;
   const golden = readSafetensors(file);
   const md = golden.metadata;
-  testOnBackends(`selective scan matches golden case ${i} (B${md.B} K${md.K} D${md.D} N${md.N} L${md.L} softplus=${md.softplus} bias=${md.bias} D=${md.withD})`, async (t) => {
+  testOnBackends(`selective scan matches golden case ${i} (B${md.B} K${md.K} D${md.D} N${md.N} L${md.L} softplus=${md.softplus} bias=${md.bias} D=${md.withD})`, async (t, backend) => {
+    // webgpu: the subgroup kernels (where the device has subgroups) and the portable ones
+    for (const kernel of backend === 'webgpu' ? ['default', 'portable'] : ['default']) {
+      const saved = process.env.SSMV_SCAN_SUBGROUPS;
+      if (kernel === 'portable') process.env.SSMV_SCAN_SUBGROUPS = '0';
+      try {
+        await goldenCase(t, kernel);
+      } finally {
+        if (saved === undefined) delete process.env.SSMV_SCAN_SUBGROUPS;
+        else process.env.SSMV_SCAN_SUBGROUPS = saved;
+      }
+    }
+  });
+  const goldenCase = async (t: ExecutionContext, kernel: string) => {
     const rec = (name: string) => golden.tensors.get(name);
     const tensor = (name: string): Tensor => {
       const r = rec(name)!;
@@ -37,7 +51,7 @@ for (let i = 0; i < 4; i++) {
     const names = inputNames(inputs);
     t.is(names.length, 5 + (md.withD === 'True' ? 1 : 0) + (md.bias === 'True' ? 1 : 0));
     for (let j = 0; j < names.length; j++) await check(`d${names[j]}`, grads[j], `grad_${GOLDEN_NAMES[names[j]]}`);
-    t.log(`max|diff|/max|ref|: ${figures.join(', ')}`);
+    t.log(`${kernel} kernels, max|diff|/max|ref|: ${figures.join(', ')}`);
     tf.dispose([...inputList(inputs), dy, y, ...grads]);
-  });
+  };
 }

@@ -25,6 +25,14 @@ export interface ScanTiling {
   loopKBackward: boolean;
   /** some direction visits a position twice: accumulate y / du / ddelta with atomics */
   atomic: boolean;
+  /**
+   * Subgroup kernels (wgsl-subgroup.ts): one subgroup of S lanes per row, step t0 + i*S + lane in
+   * lane `lane`'s item i (coalesced), scans by subgroup shuffles: no workgroup barrier in the forward.
+   * Needs the 'subgroups' feature with one known subgroup size, and no localBackward.
+   */
+  subgroup: boolean;
+  /** backward (subgroup kernels): dB/dC as per-row-block partial sums, then a reduce pass (no atomics) */
+  partial: boolean;
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
@@ -45,8 +53,34 @@ export function sharedBytes(t: { S: number; I: number; R: number }, N: number): 
   return 4 * (TL + 2 * t.R * slotLen + 2 * slotLen + 4 * t.R * t.S + 2 * t.R * N);
 }
 
-export function chooseTiling(g: ScanGeometry, limits: GPUSupportedLimits): ScanTiling {
+/** Workgroup memory of the subgroup backward: the dB/dC reduction buffer over the R rows. */
+export function subgroupSharedBytes(t: { S: number; I: number; R: number }): number {
+  return 4 * 2 * t.R * t.S * t.I;
+}
+
+/** `subgroupSize`: the device's one subgroup size (0: no subgroups, or a range of sizes). */
+export function chooseTiling(g: ScanGeometry, limits: GPUSupportedLimits, subgroupSize = 0): ScanTiling {
   const o = overrides();
+  const atomic = g.multiVisit === 1;
+  const planned = g.mode !== 'direct';
+  const loopK = {
+    loopKForward: planned && !atomic && g.mode === 'sum' && g.K > 1,
+    loopKBackward: planned && !atomic && (g.mode === 'sum' || g.uShared === 1) && g.K > 1,
+  };
+  const Dk0 = g.channels / g.K;
+  const Dg0 = g.channels / g.G;
+  if (subgroupSize > 0 && g.localBackward === 0 && process.env.SSMV_SCAN_SUBGROUPS !== '0') {
+    const S = subgroupSize;
+    const I = o.I;
+    let R = 1;
+    while (R * 2 <= o.R && gcd(Dk0, Dg0) % (R * 2) === 0 && R * 2 * S <= limits.maxComputeInvocationsPerWorkgroup &&
+      subgroupSharedBytes({ S, I, R: R * 2 }) <= limits.maxComputeWorkgroupStorageSize) R *= 2;
+    const partialBytes = 4 * 2 * g.batch * g.G * (Dg0 / R) * g.N * g.P;
+    return {
+      S, I, R, TL: S * I, nTiles: Math.ceil(g.L / (S * I)), ...loopK, atomic, subgroup: true,
+      partial: !atomic && partialBytes <= limits.maxStorageBufferBindingSize,
+    };
+  }
   let { S, I } = o;
   const w = g.localBackward;
   if (w > 0) {
@@ -64,15 +98,7 @@ export function chooseTiling(g: ScanGeometry, limits: GPUSupportedLimits): ScanT
     throw new Error(`selectiveScan(webgpu): N = ${g.N} states need ${sharedBytes({ S, I, R }, g.N)} bytes of workgroup memory, above this device's ${limits.maxComputeWorkgroupStorageSize}`);
   }
   const TL = S * I;
-  const atomic = g.multiVisit === 1;
-  const planned = g.mode !== 'direct';
-  return {
-    S, I, R, TL,
-    nTiles: Math.ceil(g.L / TL),
-    loopKForward: planned && !atomic && g.mode === 'sum' && g.K > 1,
-    loopKBackward: planned && !atomic && (g.mode === 'sum' || g.uShared === 1) && g.K > 1,
-    atomic,
-  };
+  return { S, I, R, TL, nTiles: Math.ceil(g.L / TL), ...loopK, atomic, subgroup: false, partial: false };
 }
 
 /** Uniform block shared by both programs (17 u32, struct Geo in wgsl-common.ts). */

@@ -8,6 +8,7 @@ import { chooseTiling, geometryUniforms, wantsRolledLoops, workgroupCount } from
 import { shaderVariant, variantKey } from './wgsl-common.ts';
 import { forwardWgsl } from './wgsl-forward.ts';
 import { backwardWgsl } from './wgsl-backward.ts';
+import { backwardSubgroupWgsl, forwardSubgroupWgsl, REDUCE_PARTIALS_WGSL } from './wgsl-subgroup.ts';
 import {
   checkBindingSizes, checkStorageBindings, clearTensors, copyTensor, dispatch, getPipeline, grid, type WebgpuBackendLike,
 } from './webgpu-runtime.ts';
@@ -43,11 +44,22 @@ function packParams(be: WebgpuBackendLike, A: TensorInfo, D: TensorInfo, bias: T
   return params;
 }
 
+/** The device's single subgroup size, or 0 (no 'subgroups' feature, or a range of sizes). */
+function subgroupSize(be: WebgpuBackendLike): number {
+  const info = (be.device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+  if (!be.device.features.has('subgroups') || !info?.subgroupMinSize) return 0;
+  return info.subgroupMinSize === info.subgroupMaxSize ? info.subgroupMinSize : 0;
+}
+
+function tilingOf(be: WebgpuBackendLike, g: ScanAttrs) {
+  return chooseTiling(g, be.device.limits, subgroupSize(be));
+}
+
 function forwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const be = backend as WebgpuBackendLike;
   const g = attrs as unknown as ScanAttrs;
   const { u, delta, A, B, C, D, deltaBias, index } = inputs as Record<string, TensorInfo>;
-  const t = chooseTiling(g, be.device.limits);
+  const t = tilingOf(be, g);
   const loopK = t.loopKForward;
   const y = be.makeTensorInfo(outputShape(g), 'float32');
   const states = be.makeTensorInfo([g.batch, g.channels, t.nTiles, g.N], 'float32');
@@ -56,7 +68,7 @@ function forwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const params = packParams(be, A, D, deltaBias, g.channels, g.N);
   if (g.mode !== 'direct') clearTensors(be, [y]); // unvisited positions are 0; 'sum' accumulates
   const v = shaderVariant(g, t, loopK, wantsRolledLoops(be.adapterInfo));
-  const pipeline = getPipeline(be, `fwd${variantKey(v)}`, () => forwardWgsl(v), 'SelectiveScanForward');
+  const pipeline = getPipeline(be, `fwd${variantKey(v)}`, () => (v.subgroup ? forwardSubgroupWgsl(v) : forwardWgsl(v)), 'SelectiveScanForward');
   const [gx, gy] = grid(be, workgroupCount(g, t, loopK));
   dispatch(be, pipeline, geometryUniforms(g, t, loopK, gx), [u, delta, params, B, C, index, y, states], [gx, gy]);
   be.disposeData(params.dataId);
@@ -67,7 +79,7 @@ function backwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const be = backend as WebgpuBackendLike;
   const g = attrs as unknown as ScanAttrs;
   const { u, delta, A, B, C, D, deltaBias, index, states, dy } = inputs as Record<string, TensorInfo>;
-  const t = chooseTiling(g, be.device.limits);
+  const t = tilingOf(be, g);
   if (states.shape.length !== 4 || states.shape[2] !== t.nTiles || states.shape[3] !== g.N) {
     throw new Error(`selectiveScan(webgpu) backward: saved states have shape [${states.shape}], expected [${g.batch}, ${g.channels}, ${t.nTiles}, ${g.N}] (forward run on another backend or tiling?)`);
   }
@@ -77,22 +89,33 @@ function backwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const ddelta = be.makeTensorInfo([g.batch, g.channels, g.P], 'float32');
   const bcShape = [g.batch, g.G, g.N, g.P];
   const bcBytes = tf.util.sizeFromShape(bcShape) * 4;
-  const dBC = be.makeTensorInfo([2, ...bcShape], 'float32');
+  // dB/dC: partial sums per block of R rows (2, B, G, Dg/R, N, P) reduced below, or atomic adds
+  const blocks = g.channels / g.G / t.R;
+  const dBC = be.makeTensorInfo(t.partial ? [2, g.batch, g.G, blocks, g.N, g.P] : [2, ...bcShape], 'float32');
   const dParams = be.makeTensorInfo([g.batch, g.channels, g.N + 2], 'float32');
   checkBindingSizes(be, { u, delta, B, C, states, dy, du, ddelta, dBC, dParams });
   checkStorageBindings(be, 12, 'backward');
   const params = packParams(be, A, D, deltaBias, g.channels, g.N);
-  const zeroed = [dBC];
+  const zeroed: TensorInfo[] = [];
+  if (!t.partial || g.mode !== 'direct') zeroed.push(dBC); // atomics accumulate; plans may skip positions
   if (g.mode !== 'direct') zeroed.push(du, ddelta); // unvisited positions are 0; shared u / repeats accumulate
-  clearTensors(be, zeroed);
+  if (zeroed.length) clearTensors(be, zeroed);
   const v = shaderVariant(g, t, loopK, wantsRolledLoops(be.adapterInfo));
-  const pipeline = getPipeline(be, `bwd${variantKey(v)}`, () => backwardWgsl(v), 'SelectiveScanBackward');
+  const pipeline = getPipeline(be, `bwd${variantKey(v)}`, () => (v.subgroup ? backwardSubgroupWgsl(v) : backwardWgsl(v)), 'SelectiveScanBackward');
   const [gx, gy] = grid(be, workgroupCount(g, t, loopK));
   dispatch(be, pipeline, geometryUniforms(g, t, loopK, gx), [u, delta, params, B, C, index, states, dy, du, ddelta, dBC, dParams], [gx, gy]);
   const dB = be.makeTensorInfo(bcShape, 'float32');
   const dC = be.makeTensorInfo(bcShape, 'float32');
-  copyTensor(be, dBC, 0, dB, bcBytes);
-  copyTensor(be, dBC, bcBytes, dC, bcBytes);
+  if (t.partial) {
+    const reduce = getPipeline(be, 'ssm-reduce-partials', () => REDUCE_PARTIALS_WGSL, 'SelectiveScanReducePartials');
+    const outer = g.batch * g.G;
+    const inner = g.N * g.P;
+    const [rx, ry] = grid(be, Math.ceil((outer * inner) / 256));
+    dispatch(be, reduce, Uint32Array.from([outer, blocks, inner, rx]), [dBC, dB, dC], [rx, ry]);
+  } else {
+    copyTensor(be, dBC, 0, dB, bcBytes);
+    copyTensor(be, dBC, bcBytes, dC, bcBytes);
+  }
   be.disposeData(params.dataId);
   be.disposeData(dBC.dataId);
   return [du, ddelta, dB, dC, dParams];

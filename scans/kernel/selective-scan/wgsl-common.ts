@@ -23,13 +23,17 @@ export interface ShaderVariant {
    * (unrolled: private arrays stay in registers).
    */
   rolled: boolean;
+  /** subgroup kernels (S = subgroup size), see ScanTiling.subgroup */
+  subgroup: boolean;
+  /** subgroup backward: dB/dC written as per-row-block partial sums (else atomics) */
+  partial: boolean;
 }
 
 export function shaderVariant(g: ScanGeometry, t: ScanTiling, loopK: boolean, rolled: boolean): ShaderVariant {
   return {
     S: t.S, I: t.I, R: t.R, N: g.N, W: g.localBackward,
     hasPlan: g.mode !== 'direct', uShared: g.uShared === 1, sumMerge: g.mode === 'sum',
-    loopK, atomic: t.atomic, softplus: g.deltaSoftplus, rolled,
+    loopK, atomic: t.atomic, softplus: g.deltaSoftplus, rolled, subgroup: t.subgroup, partial: t.partial,
   };
 }
 
