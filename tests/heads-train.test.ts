@@ -113,3 +113,22 @@ test.serial('UperNet on synthetic shapes: the loss falls and mIoU rises above it
   t.deepEqual(cfg.resolved.classes, ['background', 'arrow', 'circle']);
   t.is(cfg.resolved.schedule.kind, 'poly');
 });
+
+test.serial('resume: a segmentation run stopped after epoch 1 continues to the same epoch-2 loss', async (t) => {
+  const data = join(root, 'seg-small');
+  await writeSynthetic({ task: 'segment', out: data, n: 5, size: 64, classes: 2, seed: 4, valFraction: 0.2 });
+  const base = { ...common, task: 'segment', data, reduce_zero_label: false, val: false, warmup_iters: 1 };
+  const straight = await trainDense(denseConfigFrom({ ...base, name: 'straight', epochs: 2 }), { err: quiet });
+  // stopped by a callback after epoch 1 (as Ctrl-C would), with the schedule of the 2-epoch run
+  const half = await trainDense(denseConfigFrom({ ...base, name: 'half', epochs: 2 }), { err: quiet, callbacks: [{ name: 'stop', onEpochEnd: (tr) => tr.requestStop('interrupted', 'test') }] });
+  t.is(half.reason, 'interrupted');
+  const resumed = await trainDense(denseConfigFrom({ ...base, resume: join(half.dir, 'last'), epochs: 2 }), { err: quiet, given: new Set(['resume', 'epochs']) });
+  t.is(resumed.history.length, 2);
+  t.log(`epoch-2 loss: straight ${straight.history[1]['train/loss']}, resumed ${resumed.history[1]['train/loss']}`);
+  // equal on cpu; on webgpu tfjs computes small elementwise ops of freshly loaded (CPU-resident) weights
+  // on the CPU (WEBGPU_CPU_FORWARD), which can move the last float32 bits
+  const a = resumed.history[1]['train/loss'], b = straight.history[1]['train/loss'];
+  t.true(Math.abs(a - b) <= 1e-5 * Math.abs(b), `${a} vs ${b}`);
+  t.not(a, half.history[0]['train/loss']);
+  await t.throwsAsync(() => trainDense(denseConfigFrom({ ...base, resume: join(half.dir, 'last'), lr: 1 }), { err: quiet, given: new Set(['resume', 'lr']) }), { message: /lr cannot change/ });
+});
