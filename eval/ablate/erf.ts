@@ -6,8 +6,10 @@
 //   map = sum over channels of relu(g)  (or |g|)        per image (H, W); images with NaN are skipped
 //   erf = mean of the per-image maps over the images    (the official AverageMeter over 50 images)
 // Display: VMamba's simpnorm x^0.2 / max ('pow'), RepLKNet's log10(x + 1) / max ('log'), or x / max.
-// The high-contribution area ratio is RepLKNet's get_rectangle on the displayed map: the smallest
-// centred square (side 2i+1, i >= 1) holding more than t of the total, as (side/H)(side/W).
+// The high-contribution area ratio is RepLKNet's (analyze_erf.py): the map scaled by log10(x + 1) and
+// / max, whatever the display scale, then get_rectangle: the smallest centred square (side 2i+1,
+// i >= 1) holding more than t of the total, as (side/H)(side/W). (VMamba's x^0.2 display flattens the
+// map too much for this: every scan gave the same ratio.)
 // The model is in eval mode (fixed norms, no drop path), as in the official scripts.
 import { tf, type Tensor } from '../../core/tf.ts';
 import type { ErfGrad, ErfScale } from './config.ts';
@@ -108,7 +110,12 @@ export function areaRatio(map: ArrayLike<number>, H: number, W: number, thresh: 
 
 export const AREA_THRESHOLDS = [0.2, 0.3, 0.5, 0.99] as const;
 
-/** area ratios at RepLKNet's thresholds, keyed 'r20', 'r30', 'r50', 'r99' */
+/** area ratios of an already scaled map at RepLKNet's thresholds, keyed 'r20', 'r30', 'r50', 'r99' */
 export function areaRatios(scaled: ArrayLike<number>, H: number, W: number): Record<string, number | null> {
   return Object.fromEntries(AREA_THRESHOLDS.map((t) => [`r${Math.round(t * 100)}`, areaRatio(scaled, H, W, t)]));
+}
+
+/** RepLKNet's ratios of a raw (mean contribution) map: log10(x + 1) / max, then get_rectangle */
+export function erfAreaRatios(raw: ArrayLike<number>, H: number, W: number): Record<string, number | null> {
+  return areaRatios(scaleErf(raw, 'log'), H, W);
 }

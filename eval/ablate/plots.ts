@@ -10,7 +10,7 @@ import { drawPlans } from '../../scans/draw.ts';
 import { scans } from '../../scans/index.ts';
 import type { AblateConfig, ErfScale } from './config.ts';
 import { NO_SCAN } from './config.ts';
-import { scaleErf, areaRatio } from './erf.ts';
+import { scaleErf, erfAreaRatios } from './erf.ts';
 import type { AblationRow, ScanSummary, Stat } from './results.ts';
 
 const W = 640, H = 400;
@@ -111,7 +111,7 @@ export function metricSpecs(memoryField: string | undefined): MetricSpec[] {
     { key: 'peak_infer_mib', title: `peak memory, inference (${memoryField ?? 'tf.memory()'})`, unit: 'MiB', get: (s) => s.peak_infer_mib },
     { key: 'params', title: 'parameters', unit: 'millions', get: (s) => constant(s.params, 1e6), digits: 3 },
     { key: 'flops', title: 'FLOPs per image at imgsz (fvcore)', unit: 'MFLOPs', get: (s) => constant(s.flops, 1e6) },
-    { key: 'erf_r50', title: 'ERF area ratio at 50% (RepLKNet)', unit: 'fraction of the input', get: (s) => s.erf_r50, digits: 3 },
+    { key: 'erf_r50', title: 'ERF high-contribution area ratio, 50%', unit: 'fraction of the input', get: (s) => s.erf_r50, digits: 3 },
   ];
 }
 
@@ -136,7 +136,7 @@ export function meanErf(out: string, rows: readonly AblationRow[]): { map: Float
 export function erfPanel(mean: { map: Float64Array; H: number; W: number; seeds: number }, label: string, scale: ErfScale): Canvas {
   const scaled = scaleErf(mean.map, scale);
   const rows = Array.from({ length: mean.H }, (_, i) => scaled.subarray(i * mean.W, (i + 1) * mean.W));
-  const r50 = areaRatio(scaled, mean.H, mean.W, 0.5);
+  const r50 = erfAreaRatios(mean.map, mean.H, mean.W).r50;
   const cell = Math.max(2, Math.floor(192 / Math.max(mean.H, mean.W)));
   return heatmap(rows, { title: `${label} (r50 ${r50 === null ? '-' : r50.toFixed(3)})`, vmin: 0, vmax: 1, cell });
 }

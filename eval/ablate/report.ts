@@ -119,7 +119,7 @@ export function toMarkdown(file: ResultsFile, cfg: AblateConfig): string {
     '',
     `Mean ± sample standard deviation over seeds. top-1: the model after the last epoch on the validation split. ` +
       `Peak memory: highest tf.memory().${field ?? 'numBytes'} sampled after every kernel of one step (${field === 'numBytesInGPU' ? 'GPU buffers in use' : 'bytes of all live tfjs tensors'}), weights and optimizer state included. ` +
-      `FLOPs: one image, fvcore convention (eval/flops.ts). ERF r50: side² of the smallest centred square holding 50% of the scaled ERF, as a fraction of the input (RepLKNet).`,
+      `FLOPs: one image, fvcore convention (eval/flops.ts). ERF r50: area of the smallest centred square holding 50% of the log10(x+1)-scaled ERF, as a fraction of the input (RepLKNet's high-contribution area ratio).`,
     '',
   ];
   return lines.join('\n');

@@ -15,7 +15,7 @@ export interface ErfSummary {
   nanImages: number;
   grad: string;
   scale: string;
-  /** RepLKNet's high-contribution area ratios on the displayed map (null: no square reached it) */
+  /** RepLKNet's high-contribution area ratios (log10(x+1)-scaled map; null: no square reached it) */
   ratios: Record<string, number | null>;
   /** raw mean map (out/erf/<id>.json) */
   file: string;

@@ -20,7 +20,7 @@ import { writeSynthetic } from '../../datasets/synth/write.ts';
 import { comparableConfig, configDiff, trainConfigFor, type AblateConfig } from './config.ts';
 import { buildModel, checkNames, familyOf, probeScan, scansFor, type ProbeResult } from './probe.ts';
 import { benchInference, benchTraining } from './metrics.ts';
-import { effectiveReceptiveField, scaleErf, areaRatios } from './erf.ts';
+import { effectiveReceptiveField, erfAreaRatios } from './erf.ts';
 import { isFinished, readResults, rowId, summarize, writeResults, type AblationRow, type ResultsFile } from './results.ts';
 import { writeReports, type ReportFiles } from './report.ts';
 
@@ -266,7 +266,7 @@ async function runRow(cfg: AblateConfig, c: RowContext, o: AblateOptions): Promi
       writeFileSync(join(c.out, file), JSON.stringify({ id: row.id, H: erf.H, W: erf.W, images: erf.images, grad: cfg.erf_grad, map: Array.from(erf.map, (v) => Number(v.toPrecision(6))) }) + '\n');
       row.erf = {
         size: cfg.erf_size, feature: [erf.featureH, erf.featureW], images: erf.images, nanImages: erf.nanImages, grad: cfg.erf_grad, scale: cfg.erf_scale,
-        ratios: areaRatios(scaleErf(erf.map, cfg.erf_scale), erf.H, erf.W), file,
+        ratios: erfAreaRatios(erf.map, erf.H, erf.W), file,
       };
     } catch (e) {
       row.reason = `ERF not measured: ${(e as Error).message}`;
