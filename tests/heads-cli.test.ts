@@ -21,6 +21,7 @@ test('dispatch: segment, detect with head= or a backbone model are dense runs; Y
   t.true(await isDenseRun(['task=detect', 'head=mask_rcnn']));
   t.true(await isDenseRun(['--task', 'detect', '--model', 'vmamba_tiny_s1l8']));
   t.false(await isDenseRun(['task=detect', 'model=mamba_yolo_t']));
+  t.false(await isDenseRun(['task=detect', 'head=yolo', 'model=vmamba_tiny_s1l8']));
   t.false(await isDenseRun(['task=detect']));
   t.false(await isDenseRun(['task=classify', 'model=vmamba_tiny_s1l8']));
   t.false(await isDenseRun(['model=vmamba_tiny_s1l8']));

@@ -22,7 +22,8 @@ export async function isDenseRun(argv: readonly string[]): Promise<boolean> {
   const task = argOf(argv, 'task');
   if (task === 'segment') return true;
   if (task !== 'detect') return false;
-  if (argOf(argv, 'head') !== undefined) return true;
+  const head = argOf(argv, 'head');
+  if (head !== undefined) return head !== 'yolo' && head !== 'yolo_detect'; // YOLO heads: cli/train-yolo.ts
   const model = argOf(argv, 'model');
   if (!model) return false;
   const { backbones } = await import('../backbones/index.ts');
