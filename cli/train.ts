@@ -12,6 +12,12 @@ export async function run(argv: string[]): Promise<number> {
   // task=detect|segment on a backbone + dense head (Mask R-CNN, UperNet): train/dense-cli.ts
   const dense = await import('../train/dense-cli.ts');
   if (await dense.isDenseRun(argv)) return dense.run(argv);
+  const ti = argv.findIndex((a) => /^(--)?task(=|$)/.test(a));
+  const task = ti < 0 ? undefined : argv[ti].includes('=') ? argv[ti].split('=')[1] : argv[ti + 1];
+  if (task === 'detect' || task === 'segment') {
+    throw new UsageError(`task=${task} needs a head: head=${task === 'detect' ? 'mask_rcnn' : 'upernet'} with any backbone model=<name>` +
+      (task === 'detect' ? ', or a Mamba-YOLO model (model=mamba_yolo_t|b|l, or head=yolo)' : ''));
+  }
   const args = parseArgs(argv, TRAIN_SCHEMA, 'train');
   if (args.help) {
     process.stdout.write(formatHelp('train', 'ssmv train task=classify model=<name> data=<ImageFolder root> [key=value ...]', TRAIN_SCHEMA));
