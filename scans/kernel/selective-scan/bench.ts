@@ -9,6 +9,7 @@ import { scans } from '../../../scans/index.ts';
 import type { ScanPlan } from '../../plan.ts';
 import { SCAN_GRAD_KERNEL, SCAN_KERNEL } from './types.ts';
 import { validateScan } from './validate.ts';
+import { startProfiling, stopProfiling, type WebgpuBackendLike } from './webgpu-runtime.ts';
 import './register.ts';
 
 /** The issue's shapes (VMamba tiny stages at 224 and a long sequence), as B x K x D x N x L. */
@@ -17,7 +18,7 @@ const DEFAULT_SHAPES = ['64x4x192x1x3136', '64x4x384x1x784', '64x4x192x16x3136',
 const SCHEMA: ArgSchema = {
   shapes: { type: 'list', default: DEFAULT_SHAPES, help: 'comma-separated BxKxDxNxL (L a square for the fused cross plan, else H = 1)' },
   iters: { type: 'int', default: 10, help: 'timed iterations per measurement' },
-  warmup: { type: 'int', default: 2, help: 'untimed iterations first (compiles the pipelines)' },
+  warmup: { type: 'int', default: 1, help: 'untimed rounds of `iters` iterations first (pipelines, buffer pool)' },
   backend: { type: 'string', default: 'webgpu', choices: ['webgpu', 'cpu', 'auto'], help: 'tensor backend' },
   modes: { type: 'list', default: ['unfused', 'fused'], help: 'unfused and/or fused' },
   json: { type: 'boolean', default: false, help: 'also print one JSON line per measurement' },
@@ -76,22 +77,31 @@ function setup(sh: Shape, fused: boolean) {
   return { g, named, dy, fwdBytes, bwdBytes, seq, plan };
 }
 
-/** Runs `work` warmup + iters times; returns ms per iteration, GPU completion included. */
-async function time(work: () => Tensor[], warmup: number, iters: number): Promise<number> {
-  const sync = async (ts: Tensor[]) => {
-    const probe = tf.slice(tf.reshape(ts[0], [-1]), [0], [1]);
+/**
+ * ms per iteration of `work`, GPU completion included (wall clock), after `warmup` untimed rounds of the
+ * same `iters`-iteration loop: outputs are freed to tfjs' buffer pool only at the next queue submit,
+ * so the first round allocates (and Dawn zero-fills) fresh buffers, which a timed round must not see.
+ * Then one more round with a GPU timestamp pair around each of our dispatches (webgpu): kernel ms.
+ */
+async function time(work: () => Tensor[], warmup: number, iters: number, be: WebgpuBackendLike | null): Promise<{ ms: number; gpuMs: number | null }> {
+  const round = async () => {
+    let pending: Tensor[] = [];
+    for (let i = 0; i < iters; i++) {
+      tf.dispose(pending);
+      pending = work();
+    }
+    const probe = tf.slice(tf.reshape(pending[0], [-1]), [0], [1]);
     await probe.data(); // GPU->CPU sync: waits for everything queued before it
-    tf.dispose([probe, ...ts]);
+    tf.dispose([probe, ...pending]);
   };
-  for (let i = 0; i < warmup; i++) await sync(work());
-  let pending: Tensor[] = [];
+  for (let i = 0; i < warmup; i++) await round();
   const t0 = performance.now();
-  for (let i = 0; i < iters; i++) {
-    tf.dispose(pending);
-    pending = work();
-  }
-  await sync(pending);
-  return (performance.now() - t0) / iters;
+  await round();
+  const ms = (performance.now() - t0) / iters;
+  if (!be || !startProfiling(be, iters * 8)) return { ms, gpuMs: null };
+  await round();
+  const spans = await stopProfiling(be);
+  return { ms, gpuMs: spans.reduce((a, s) => a + s.ms, 0) / iters };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -107,8 +117,9 @@ export async function run(argv: string[]): Promise<number> {
   const iters = args.values.iters as number;
   const warmup = args.values.warmup as number;
   const device = info.adapter ? `${info.adapter.vendor} ${info.adapter.architecture} ${info.adapter.description}`.trim() : info.backend;
-  process.stdout.write(`selective scan, backend ${info.backend} (${device}), fp32, softplus + bias + D, ${iters} iterations after ${warmup} warmup\n`);
-  process.stdout.write(`${'shape'.padEnd(22)} ${'path'.padEnd(8)} ${'fwd ms'.padStart(9)} ${'fwd GB/s'.padStart(9)} ${'f+b ms'.padStart(9)} ${'f+b GB/s'.padStart(9)}\n`);
+  process.stdout.write(`selective scan, backend ${info.backend} (${device}), fp32, softplus + bias + D, ${iters} iterations after ${warmup} warmup round(s)\n`);
+  process.stdout.write('ms: wall clock per call (GPU completion included); GPU ms: timestamps around our dispatches; GB/s: minimum bytes / wall ms\n');
+  process.stdout.write(`${'shape'.padEnd(22)} ${'path'.padEnd(8)} ${'fwd ms'.padStart(9)} ${'GPU ms'.padStart(9)} ${'fwd GB/s'.padStart(9)} ${'f+b ms'.padStart(9)} ${'GPU ms'.padStart(9)} ${'f+b GB/s'.padStart(9)}\n`);
   for (const sh of shapes) {
     for (const mode of modes) {
       const label = `B${sh.B} K${sh.K} D${sh.D} N${sh.N} L${sh.L}`;
@@ -125,15 +136,17 @@ export async function run(argv: string[]): Promise<number> {
           tf.dispose([y, states, grads[4]]);
           return [grads[0], ...grads.slice(1, 4), dParams];
         };
-        const fMs = await time(fwd, warmup, iters);
-        const fbMs = await time(fwdBwd, warmup, iters);
+        const be = tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as WebgpuBackendLike) : null;
+        const f = await time(fwd, warmup, iters, be);
+        const fb = await time(fwdBwd, warmup, iters, be);
         const gbs = (bytes: number, ms: number) => { const v = bytes / ms / 1e6; return v >= 100 ? v.toFixed(0) : v.toPrecision(3); };
+        const gpu = (ms: number | null) => (ms === null ? '-' : ms.toFixed(3));
         process.stdout.write(
-          `${label.padEnd(22)} ${mode.padEnd(8)} ${fMs.toFixed(3).padStart(9)} ${gbs(s.fwdBytes, fMs).padStart(9)} ` +
-            `${fbMs.toFixed(3).padStart(9)} ${gbs(s.fwdBytes + s.bwdBytes, fbMs).padStart(9)}\n`,
+          `${label.padEnd(22)} ${mode.padEnd(8)} ${f.ms.toFixed(3).padStart(9)} ${gpu(f.gpuMs).padStart(9)} ${gbs(s.fwdBytes, f.ms).padStart(9)} ` +
+            `${fb.ms.toFixed(3).padStart(9)} ${gpu(fb.gpuMs).padStart(9)} ${gbs(s.fwdBytes + s.bwdBytes, fb.ms).padStart(9)}\n`,
         );
         if (args.values.json) {
-          process.stdout.write(JSON.stringify({ shape: sh, mode, fwdMs: fMs, fwdBwdMs: fbMs, fwdBytes: s.fwdBytes, bwdBytes: s.bwdBytes, device }) + '\n');
+          process.stdout.write(JSON.stringify({ shape: sh, mode, fwdMs: f.ms, fwdGpuMs: f.gpuMs, fwdBwdMs: fb.ms, fwdBwdGpuMs: fb.gpuMs, fwdBytes: s.fwdBytes, bwdBytes: s.bwdBytes, device }) + '\n');
         }
       } catch (e) {
         if (e instanceof UsageError) throw e;

@@ -98,6 +98,38 @@ export function copyTensor(backend: WebgpuBackendLike, src: TensorInfo, srcOffse
   backend.commandQueueOwnedIds.add(dst.dataId);
 }
 
+/** GPU timestamps around each of our dispatches while active (bench only; one compute pass per dispatch). */
+interface Profiler { querySet: GPUQuerySet; capacity: number; labels: string[] }
+let profiler: Profiler | null = null;
+
+export function startProfiling(backend: WebgpuBackendLike, capacity = 256): boolean {
+  if (!backend.device.features.has('timestamp-query')) return false;
+  profiler = { querySet: backend.device.createQuerySet({ type: 'timestamp', count: 2 * capacity }), capacity, labels: [] };
+  return true;
+}
+
+/** Stops profiling; returns the GPU time of each profiled dispatch (ms), in order. */
+export async function stopProfiling(backend: WebgpuBackendLike): Promise<Array<{ label: string; ms: number }>> {
+  const p = profiler;
+  profiler = null;
+  if (!p || !p.labels.length) return [];
+  const n = 2 * p.labels.length;
+  const resolve = backend.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  const read = backend.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  backend.ensureCommandEncoderReady();
+  backend.endComputePassEncoder();
+  backend.commandEncoder!.resolveQuerySet(p.querySet, 0, n, resolve, 0);
+  backend.commandEncoder!.copyBufferToBuffer(resolve, 0, read, 0, n * 8);
+  backend.submitQueue();
+  await read.mapAsync(GPUMapMode.READ); // GPU->CPU sync
+  const ts = new BigUint64Array(read.getMappedRange().slice(0));
+  read.unmap();
+  read.destroy();
+  resolve.destroy();
+  p.querySet.destroy();
+  return p.labels.map((label, i) => ({ label, ms: Number(ts[2 * i + 1] - ts[2 * i]) / 1e6 }));
+}
+
 /**
  * Records one dispatch: binding 0 is the uniform block (u32 words), bindings 1.. the tensors in order.
  * Workgroup counts above maxComputeWorkgroupsPerDimension are folded into y (shader uses gridX).
@@ -115,10 +147,24 @@ export function dispatch(backend: WebgpuBackendLike, pipeline: GPUComputePipelin
     layout: pipeline.getBindGroupLayout(0),
     entries: [{ binding: 0, resource: { buffer: ubuf } }, ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } }))],
   });
-  const pass = ensurePass(backend);
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(workgroups[0], workgroups[1]);
+  if (profiler && profiler.labels.length < profiler.capacity) {
+    const i = profiler.labels.length;
+    profiler.labels.push(pipeline.label);
+    backend.ensureCommandEncoderReady();
+    backend.endComputePassEncoder();
+    const timed = backend.commandEncoder!.beginComputePass({
+      timestampWrites: { querySet: profiler.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+    });
+    timed.setPipeline(pipeline);
+    timed.setBindGroup(0, bindGroup);
+    timed.dispatchWorkgroups(workgroups[0], workgroups[1]);
+    timed.end();
+  } else {
+    const pass = ensurePass(backend);
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1]);
+  }
   backend.dispatchCountInPass++;
   if (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number <= backend.dispatchCountInPass) {
     backend.endComputePassEncoder();
