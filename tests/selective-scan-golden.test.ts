@@ -16,10 +16,10 @@ for (let i = 0; i < 4; i++) {
   const golden = readSafetensors(file);
   const md = golden.metadata;
   testOnBackends(`selective scan matches golden case ${i} (B${md.B} K${md.K} D${md.D} N${md.N} L${md.L} softplus=${md.softplus} bias=${md.bias} D=${md.withD})`, async (t, backend) => {
-    // webgpu: the subgroup kernels (where the device has subgroups) and the portable ones
-    for (const kernel of backend === 'webgpu' ? ['default', 'portable'] : ['default']) {
+    // webgpu: the subgroup kernels (where the device has one subgroup size) and the portable ones
+    for (const kernel of backend === 'webgpu' ? ['subgroup', 'portable'] : ['cpu']) {
       const saved = process.env.SSMV_SCAN_SUBGROUPS;
-      if (kernel === 'portable') process.env.SSMV_SCAN_SUBGROUPS = '0';
+      if (backend === 'webgpu') process.env.SSMV_SCAN_SUBGROUPS = kernel === 'subgroup' ? '1' : '0';
       try {
         await goldenCase(t, kernel);
       } finally {

@@ -37,14 +37,26 @@ export interface ScanTiling {
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-/** Tile sizes from SSMV_SCAN_TILE="S,I,R" (bench tuning), else the defaults. */
-function overrides(): { S: number; I: number; R: number } {
+/**
+ * Tile sizes: SSMV_SCAN_TILE="S,I,R" (bench tuning; S is the subgroup size on the subgroup path), else
+ * the defaults measured best on an H200 (BENCHMARKS.md): subgroup kernels with I = 4, R = 8; portable
+ * kernels with S = 32, I = 8, R = 8.
+ */
+function overrides(subgroup: boolean): { S: number; I: number; R: number } {
   const env = process.env.SSMV_SCAN_TILE;
-  if (!env) return { S: 32, I: 8, R: 8 };
+  if (!env) return subgroup ? { S: 32, I: 4, R: 8 } : { S: 32, I: 8, R: 8 };
   const [S, I, R] = env.split(',').map(Number);
   if (![S, I, R].every((v) => Number.isInteger(v) && v > 0)) throw new Error(`SSMV_SCAN_TILE must be "S,I,R" integers, got '${env}'`);
   return { S, I, R };
 }
+
+/**
+ * The subgroup kernels scan every step across lanes (log2 S shuffle steps per step and state), the
+ * portable ones fold I steps per thread sequentially and scan once per tile: on the H200 the subgroup
+ * kernels won at N = 1 (forward 1.40 vs 2.16 ms, forward+backward 4.1 vs 9.6 ms at B64 K4 D192 L3136)
+ * and lost at N = 16 (forward 13.7 vs 7.1 ms). SSMV_SCAN_SUBGROUPS=1 / 0 forces either.
+ */
+const SUBGROUP_MAX_N = 2;
 
 /** Workgroup memory of the backward program (the larger of the two), in bytes. */
 export function sharedBytes(t: { S: number; I: number; R: number }, N: number): number {
@@ -60,7 +72,9 @@ export function subgroupSharedBytes(t: { S: number; I: number; R: number }): num
 
 /** `subgroupSize`: the device's one subgroup size (0: no subgroups, or a range of sizes). */
 export function chooseTiling(g: ScanGeometry, limits: GPUSupportedLimits, subgroupSize = 0): ScanTiling {
-  const o = overrides();
+  const env = process.env.SSMV_SCAN_SUBGROUPS;
+  const useSubgroups = subgroupSize > 0 && g.localBackward === 0 && env !== '0' && (env === '1' || g.N <= SUBGROUP_MAX_N);
+  const o = overrides(useSubgroups);
   const atomic = g.multiVisit === 1;
   const planned = g.mode !== 'direct';
   const loopK = {
@@ -69,7 +83,7 @@ export function chooseTiling(g: ScanGeometry, limits: GPUSupportedLimits, subgro
   };
   const Dk0 = g.channels / g.K;
   const Dg0 = g.channels / g.G;
-  if (subgroupSize > 0 && g.localBackward === 0 && process.env.SSMV_SCAN_SUBGROUPS !== '0') {
+  if (useSubgroups) {
     const S = subgroupSize;
     const I = o.I;
     let R = 1;
