@@ -71,31 +71,28 @@ export async function openYoloData(cfg: YoloTrainConfig): Promise<YoloData> {
   if (!existsSync(cfg.data)) throw new Error(`data: '${cfg.data}' does not exist`);
   const kind = dataKind(cfg.data);
   const messages: string[] = [];
+  // the val split is opened even with val=false: the final epoch is validated anyway (as ultralytics)
   let train: Dataset, val: Dataset | null = null;
   if (kind === 'yolo') {
     train = await openYolo({ data: cfg.data, split: 'train' });
     messages.push(...scanSummary(train, 'train'));
-    if (cfg.val) {
-      try {
-        val = await openYolo({ data: cfg.data, split: 'val' });
-        messages.push(...scanSummary(val, 'val'));
-      } catch (e) {
-        if (!/no 'val' entry/.test((e as Error).message)) throw e;
-        messages.push(`WARNING: ${cfg.data} has no 'val' split: no validation`);
-      }
+    try {
+      val = await openYolo({ data: cfg.data, split: 'val' });
+      messages.push(...scanSummary(val, 'val'));
+    } catch (e) {
+      if (!/no 'val' entry/.test((e as Error).message)) throw e;
+      messages.push(`WARNING: ${cfg.data} has no 'val' split: no validation`);
     }
   } else if (kind === 'coco') {
     train = await openCoco({ annFile: cfg.data, imageDir: cocoImages(cfg.data, cfg.train_images) });
     const valFile = cfg.val_data || cfg.data.replace(/train/g, 'val');
-    if (cfg.val) {
-      if (valFile !== cfg.data && existsSync(valFile)) val = await openCoco({ annFile: valFile, imageDir: cocoImages(valFile, cfg.val_images) });
-      else messages.push(`WARNING: no validation JSON (looked for ${valFile}; give val_data=): no validation`);
-    }
+    if (valFile !== cfg.data && existsSync(valFile)) val = await openCoco({ annFile: valFile, imageDir: cocoImages(valFile, cfg.val_images) });
+    else messages.push(`WARNING: no validation JSON (looked for ${valFile}; give val_data=): no validation`);
     const empty = train.meta.emptyImages as number;
     messages.push(`train: ${train.samples.length} images, ${empty} backgrounds, 0 corrupt`);
   } else {
     train = await openVoc({ root: cfg.data, split: cfg.train_split, skipDifficult: true });
-    if (cfg.val) val = await openVoc({ root: cfg.data, split: cfg.val_split, skipDifficult: true, years: existsSync(join(cfg.data, 'VOC2007')) && cfg.val_split === 'test' ? ['2007'] : undefined });
+    val = await openVoc({ root: cfg.data, split: cfg.val_split, skipDifficult: true, years: existsSync(join(cfg.data, 'VOC2007')) && cfg.val_split === 'test' ? ['2007'] : undefined });
     messages.push(`train: ${train.samples.length} images (VOC ${cfg.train_split}, difficult objects left out as ultralytics' VOC.yaml does)`);
   }
   if (val && val.classes.join('\n') !== train.classes.join('\n')) throw new Error(`data: the train and val splits have different classes (${train.classes.length} vs ${val.classes.length})`);
