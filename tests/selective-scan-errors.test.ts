@@ -1,6 +1,7 @@
 // Bad input to selectiveScan: every wrong rank / shape / dtype names the tensor with expected and
 // actual shapes; channels not divisible by the B/C groups or by the plan's directions are errors.
 import { testOnBackends } from './helpers/backends.ts';
+import { backendInfo } from '../core/backend.ts';
 import { tf, type Tensor } from '../core/tf.ts';
 import { selectiveScan, type SelectiveScanInputs, type SelectiveScanOptions } from '../scans/kernel/selective-scan/index.ts';
 import type { ScanPlan } from '../scans/plan.ts';
@@ -53,4 +54,25 @@ testOnBackends('bad inputs are errors naming the tensor with expected and actual
   const g = good();
   const yp = selectiveScan({ ...g, u: tf.zeros([2, 2, 6]), delta: tf.zeros([2, 6, 6]), B: tf.zeros([2, 3, 3, 6]), C: tf.zeros([2, 3, 3, 6]) }, { plan });
   t.deepEqual(yp.shape, [2, 2, 6]);
+});
+
+testOnBackends('a tensor above the device binding limit is a clear error on webgpu, not silent zeros', async (t, backend) => {
+  if (backend !== 'webgpu') {
+    t.pass('the limit concerns webgpu bindings');
+    return;
+  }
+  const limit = backendInfo().limits!.maxStorageBufferBindingSize;
+  if (limit > 256 * 1024 * 1024) {
+    t.log(`skipped: this device binds up to ${limit} bytes (the test allocates just above the limit on the host)`);
+    t.pass();
+    return;
+  }
+  const C = 64;
+  const L = Math.floor(limit / 4 / C) + 1; // u, delta (1, 64, L): one float above the limit
+  const u = tf.zeros([1, C, L]);
+  const delta = tf.zeros([1, C, L]);
+  const rest = { A: tf.fill([C, 1], -1), B: tf.zeros([1, 1, 1, L]), C: tf.zeros([1, 1, 1, L]) };
+  const err = t.throws(() => selectiveScan({ u, delta, ...rest }, {}));
+  t.regex(err!.message, new RegExp(`'u' \\[1, 64, ${L}\\] needs a ${C * L * 4}-byte storage binding, above this device's maxStorageBufferBindingSize of ${limit} bytes`));
+  tf.dispose([u, delta, ...Object.values(rest)]);
 });
