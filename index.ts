@@ -39,3 +39,4 @@ export { ABLATE_SCHEMA, resolveAblateConfig, type AblateConfig } from './eval/ab
 export type { AblationRow, ScanSummary, ResultsFile as AblationResults } from './eval/ablate/results.ts';
 export { effectiveReceptiveField, scaleErf, areaRatio, type ErfMap } from './eval/ablate/erf.ts';
 export { measurePeakMemory, benchInference, benchTraining, type MemoryPeak, type Throughput } from './eval/ablate/metrics.ts';
+export * as yolo from './heads/yolo/index.ts';
