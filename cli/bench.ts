@@ -10,6 +10,7 @@ interface Bench {
 
 const BENCHES: Record<string, Bench> = {
   data: { help: 'input pipeline: decode + RandomResizedCrop 224 + flip + normalise, images/s per worker count', load: () => import('./bench-data.ts') },
+  model: { help: 'a backbone: inference and training images/s, peak memory, per-kernel GPU time breakdown', load: () => import('./bench-model.ts') },
   scan: { help: 'selective-scan kernels: forward and forward+backward, unfused and fused cross plan (ms, GB/s)', load: () => import('../scans/kernel/selective-scan/bench.ts') },
 };
 
