@@ -1,9 +1,16 @@
-// Pieces shared by the VMamba-derived families (EfficientVMamba, MSVMamba: both fork VMamba's VSSM
-// and keep its patch embed v1, PatchMerging2D, classifier and legacy key renames), and the parsing of
+// Pieces shared by the VMamba-derived families (VMamba's VSSM and its forks EfficientVMamba, MSVMamba,
+// LocalVMamba: patch embeds, downsamples (PatchMerging2D, strided convs), Mlp, the layers.i
+// (blocks, downsample) stage, the classifier and the legacy key renames), and the parsing of
 // the official constructors' class-valued keyword arguments (`norm_layer`, `act_layer`), which
 // upstream configs write as Python expressions ("partial(nn.LayerNorm, eps=1e-6)", "nn.GELU").
 import { tf, type Tensor } from '../core/tf.ts';
-import { Module, Linear, Conv2d, LayerNorm, GELU, SiLU, ReLU, Identity, Sequential, type Layer, type LayerModule } from '../core/nn/index.ts';
+import { Module, Linear, Conv2d, LayerNorm, GELU, SiLU, ReLU, Identity, Dropout, Sequential, type Layer, type LayerModule } from '../core/nn/index.ts';
+
+/** Builds the norm of a given width: LayerNorm(c, eps), LayerNorm2d, BatchNorm2d ... */
+export type NormFactory = (channels: number) => LayerModule;
+
+/** nn.LayerNorm with the given eps, as a NormFactory. */
+export const layerNorm = (eps = 1e-5): NormFactory => (c) => new LayerNorm(c, eps);
 
 // ---- class-valued kwargs -----------------------------------------------------------------------
 
@@ -46,20 +53,44 @@ export function dropPathRates(rate: number, total: number): number[] {
 
 // ---- VSSM layers -------------------------------------------------------------------------------
 
-/** VSSM patch embed v1: Sequential(Conv2d(in, C, p, stride p, bias), Permute (no-op in NHWC), LayerNorm | Identity). */
-export function patchEmbedV1(inChans: number, C: number, patch: number, patchNorm: boolean, eps = 1e-5): Sequential {
-  return new Sequential(new Conv2d(inChans, C, patch, { stride: patch }), new Identity(), patchNorm ? new LayerNorm(C, eps) : new Identity());
+/**
+ * VSSM patch embed. v1: Conv2d(in, C, p, stride p) -> Permute (a no-op in NHWC) -> norm; keys 0, 2.
+ * v2: Conv2d(in, C/2, k=p/2+1, s=p/2, p=1) -> norm -> GELU -> Conv2d(C/2, C, same) -> norm; keys 0, 2, 5, 7.
+ */
+export function makePatchEmbed(family: string, version: string, inChans: number, C: number, p: number, patchNorm: boolean, norm: NormFactory): Sequential {
+  const n = (c: number) => (patchNorm ? norm(c) : new Identity());
+  if (version === 'v1') return new Sequential(new Conv2d(inChans, C, p, { stride: p }), new Identity(), n(C));
+  if (version === 'v2') {
+    const stride = p >> 1;
+    const k = stride + 1;
+    return new Sequential(
+      new Conv2d(inChans, C >> 1, k, { stride, padding: 1 }), new Identity(), n(C >> 1), new Identity(), new GELU(),
+      new Conv2d(C >> 1, C, k, { stride, padding: 1 }), new Identity(), n(C),
+    );
+  }
+  throw new Error(`${family}: unknown patchembed_version '${version}' (v1, v2)`);
+}
+
+/** VSSM downsample: v1 PatchMerging2D; v2 Conv2d k2 s2 -> norm; v3 Conv2d k3 s2 p1 -> norm (keys 1, 3); none. */
+export function makeDownsample(family: string, version: string, dim: number, outDim: number, norm: NormFactory): LayerModule {
+  switch (version) {
+    case 'v1': return new PatchMerging2D(dim, outDim, norm);
+    case 'v2': return new Sequential(new Identity(), new Conv2d(dim, outDim, 2, { stride: 2 }), new Identity(), norm(outDim));
+    case 'v3': return new Sequential(new Identity(), new Conv2d(dim, outDim, 3, { stride: 2, padding: 1 }), new Identity(), norm(outDim));
+    case 'none': return new Identity();
+    default: throw new Error(`${family}: unknown downsample_version '${version}' (v1, v2, v3, none)`);
+  }
 }
 
 /** PatchMerging2D (VSSM downsample v1): pad odd sides, concat [x(0::2,0::2), x(1::2,0::2), x(0::2,1::2), x(1::2,1::2)], norm(4C), reduction (no bias). */
 export class PatchMerging2D extends Module implements Layer {
   readonly reduction: Linear;
-  readonly norm: LayerNorm;
+  readonly norm: LayerModule;
 
-  constructor(dim: number, outDim: number, eps = 1e-5) {
+  constructor(dim: number, outDim: number, norm: NormFactory = layerNorm()) {
     super();
     this.reduction = this.child('reduction', new Linear(4 * dim, outDim, { bias: false, init: 'trunc_normal' }));
-    this.norm = this.child('norm', new LayerNorm(4 * dim, eps));
+    this.norm = this.child('norm', norm(4 * dim));
   }
 
   /** (B, H, W, C) -> (B, ceil(H/2), ceil(W/2), outDim) */
@@ -77,14 +108,52 @@ export class PatchMerging2D extends Module implements Layer {
   }
 }
 
+/** timm/VMamba Mlp: fc1 -> act -> drop -> fc2 -> drop (Linear2d in channel-first models: same weights). */
+export class Mlp extends Module implements Layer {
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+  private readonly act: LayerModule;
+  private readonly drop: Dropout;
+
+  constructor(dim: number, hidden: number, act: () => LayerModule = () => new GELU(), drop = 0) {
+    super();
+    this.fc1 = this.child('fc1', new Linear(dim, hidden, { init: 'trunc_normal' }));
+    this.act = this.child('act', act());
+    this.fc2 = this.child('fc2', new Linear(hidden, dim, { init: 'trunc_normal' }));
+    this.drop = this.child('drop', new Dropout(drop));
+  }
+
+  forward(x: Tensor): Tensor {
+    return tf.tidy(() => this.drop.forward(this.fc2.forward(this.drop.forward(this.act.forward(this.fc1.forward(x))))));
+  }
+}
+
+/** layers.i = Sequential(blocks=Sequential(block...), downsample) */
+export class VSSLayer extends Module {
+  readonly blocks: Sequential;
+  readonly downsample: LayerModule;
+
+  constructor(blocks: LayerModule[], downsample: LayerModule) {
+    super();
+    this.blocks = this.child('blocks', new Sequential(...blocks));
+    this.downsample = this.child('downsample', downsample);
+  }
+
+  /** the blocks: (B, H, W, C) -> same */
+  body(x: Tensor): Tensor { return this.blocks.forward(x); }
+
+  /** the downsample after them */
+  down(x: Tensor): Tensor { return this.downsample.forward(x); }
+}
+
 /** VSSM classifier = Sequential(norm, permute, avgpool, flatten, head): (B, H, W, C) -> (B, classes). */
 export class VSSMClassifier extends Module implements Layer {
-  readonly norm: LayerNorm;
+  readonly norm: LayerModule;
   readonly head: Linear;
 
-  constructor(C: number, numClasses: number, eps = 1e-5) {
+  constructor(C: number, numClasses: number, norm: NormFactory = layerNorm()) {
     super();
-    this.norm = this.child('norm', new LayerNorm(C, eps));
+    this.norm = this.child('norm', norm(C));
     this.head = this.child('head', new Linear(C, numClasses, { init: 'trunc_normal' }));
   }
 

@@ -19,13 +19,13 @@
 // from the official constructor): the yaml does not describe the released weights. The exact count of
 // the released small is ours: 11,273,688, the log's 11.274M (the tests pin both figures).
 import { tf, type Tensor } from '../core/tf.ts';
-import { Module, Linear, Conv2d, LayerNorm, BatchNorm2d, GELU, SiLU, ReLU, Identity, Dropout, DropPath, Sequential, ModuleList, type Layer, type LayerModule } from '../core/nn/index.ts';
+import { Module, Linear, Conv2d, LayerNorm, BatchNorm2d, GELU, SiLU, ReLU, Identity, DropPath, Sequential, ModuleList, type Layer, type LayerModule } from '../core/nn/index.ts';
 import '../scans/index.ts'; // registers the strategies SS2D can take
 import { SS2DCore } from '../scans/core.ts';
 import type { ScanOptions } from '../scans/registry.ts';
 import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
-import { PatchMerging2D, VSSMClassifier, dropPathRates, layerNormEps, patchEmbedV1, stageDims, vssmLegacyRenames } from './common.ts';
+import { Mlp, PatchMerging2D, VSSLayer, VSSMClassifier, dropPathRates, layerNorm, layerNormEps, makePatchEmbed, stageDims, vssmLegacyRenames } from './common.ts';
 
 // ---- config (the official EfficientVSSM constructor's keyword names and defaults) ---------------
 
@@ -135,26 +135,6 @@ class BiAttn extends Module implements Layer {
   }
 }
 
-/** Mlp (only when mlp_ratio > 0; no released model has one): fc1 -> GELU -> drop -> fc2 -> drop. */
-class Mlp extends Module implements Layer {
-  readonly fc1: Linear;
-  readonly fc2: Linear;
-  private readonly act: GELU;
-  private readonly drop: Dropout;
-
-  constructor(dim: number, hidden: number) {
-    super();
-    this.fc1 = this.child('fc1', new Linear(dim, hidden, { init: 'trunc_normal' }));
-    this.act = this.child('act', new GELU());
-    this.fc2 = this.child('fc2', new Linear(hidden, dim, { init: 'trunc_normal' }));
-    this.drop = this.child('drop', new Dropout(0));
-  }
-
-  forward(x: Tensor): Tensor {
-    return tf.tidy(() => this.drop.forward(this.fc2.forward(this.drop.forward(this.act.forward(this.fc1.forward(x))))));
-  }
-}
-
 /** Efficient VSSBlock: y = LN(x); x + drop_path(se(op(y)) + se(conv_branch(y))) [+ drop_path(mlp(norm2(.)))]. */
 class VSSBlock extends Module implements Layer {
   readonly norm: LayerNorm;
@@ -245,21 +225,6 @@ interface Stage extends Module {
   down(x: Tensor): Tensor;
 }
 
-/** layers.0/1 = Sequential(blocks=Sequential(VSSBlock...), downsample) */
-class VSSLayer extends Module implements Stage {
-  readonly blocks: Sequential;
-  readonly downsample: LayerModule;
-
-  constructor(blocks: VSSBlock[], downsample: LayerModule) {
-    super();
-    this.blocks = this.child('blocks', new Sequential(...blocks));
-    this.downsample = this.child('downsample', downsample);
-  }
-
-  body(x: Tensor): Tensor { return this.blocks.forward(x); }
-  down(x: Tensor): Tensor { return this.downsample.forward(x); }
-}
-
 /** layers.2/3 = Sequential(Permute, InvertedResidual x depth, Permute, downsample): keys layers.i.{1..depth}, downsample at depth+2. */
 class InvertedResidualLayer extends Sequential implements Stage {
   constructor(blocks: InvertedResidual[], downsample: LayerModule) {
@@ -302,7 +267,7 @@ export class EfficientVMamba extends Module implements Backbone {
     this.numClasses = c.num_classes;
     const dpr = dropPathRates(c.drop_path_rate, c.depths.reduce((a, b) => a + b, 0));
 
-    this.patch_embed = this.child('patch_embed', patchEmbedV1(c.in_chans, this.dims[0], c.patch_size, c.patch_norm, eps));
+    this.patch_embed = this.child('patch_embed', makePatchEmbed('efficientvmamba', 'v1', c.in_chans, this.dims[0], c.patch_size, c.patch_norm, layerNorm(eps)));
     const layers: Stage[] = [];
     let at = 0;
     for (let i = 0; i < nl; i++) {
@@ -310,7 +275,7 @@ export class EfficientVMamba extends Module implements Backbone {
       const down: LayerModule = i === nl - 1 ? new Identity()
         : c.downsample_version === 'v2'
           ? new Sequential(new Identity(), new Conv2d(C, this.dims[i + 1], 2, { stride: 2 }), new Identity(), new LayerNorm(this.dims[i + 1], eps))
-          : new PatchMerging2D(C, this.dims[i + 1], eps);
+          : new PatchMerging2D(C, this.dims[i + 1], layerNorm(eps));
       const rates = dpr.slice(at, at + c.depths[i]);
       at += c.depths[i];
       layers.push(i < 2
@@ -326,7 +291,7 @@ export class EfficientVMamba extends Module implements Backbone {
       }
       this.classifier = null;
     } else {
-      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes, eps));
+      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes, layerNorm(eps)));
     }
   }
 

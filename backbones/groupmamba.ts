@@ -33,6 +33,7 @@ import { SS2D } from './vmamba.ts';
 import type { ScanOptions } from '../scans/registry.ts';
 import { IMAGENET_MEAN, IMAGENET_STD, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
+import { dropPathRates } from './common.ts';
 
 // ---- config (the official GroupMamba constructor's keyword names and defaults) ------------------
 
@@ -276,7 +277,7 @@ export class GroupMamba extends Module implements Backbone {
     const a: LayerArgs = { scan: c.scan, scanOptions: c.scan_options, eps };
     const depths = c.depths.slice(0, S);
     const total = depths.reduce((x, y) => x + y, 0);
-    const dpr = Array.from({ length: total }, (_, i) => (total > 1 ? (c.drop_path_rate * i) / (total - 1) : 0));
+    const dpr = dropPathRates(c.drop_path_rate, total);
     let cur = 0;
     for (let i = 0; i < S; i++) {
       const dim = c.embed_dims[i];

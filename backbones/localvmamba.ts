@@ -31,6 +31,7 @@ import { scans, type ScanOptions, type ScanStrategy } from '../scans/registry.ts
 import { BiAttn, officialReverse } from '../scans/window.ts';
 import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
+import { PatchMerging2D, VSSLayer, VSSMClassifier, dropPathRates, makePatchEmbed } from './common.ts';
 
 // ---- config (the official VSSM constructor's keyword names and defaults) ------------------------
 
@@ -175,60 +176,6 @@ class VSSBlock extends Module implements Layer {
 
 // ---- stages ------------------------------------------------------------------------------------
 
-/** PatchMerging2D: pad odd sides, concat [x(0::2,0::2), x(1::2,0::2), x(0::2,1::2), x(1::2,1::2)], norm(4C), reduction (no bias). */
-class PatchMerging2D extends Module implements Layer {
-  readonly reduction: Linear;
-  readonly norm: LayerNorm;
-
-  constructor(dim: number, outDim: number) {
-    super();
-    this.reduction = this.child('reduction', new Linear(4 * dim, outDim, { bias: false, init: 'trunc_normal' }));
-    this.norm = this.child('norm', new LayerNorm(4 * dim));
-  }
-
-  forward(x: Tensor): Tensor {
-    return tf.tidy(() => {
-      let [B, H, W, C] = x.shape;
-      let h = x;
-      if (H % 2 || W % 2) h = tf.pad(h, [[0, 0], [0, H % 2], [0, W % 2], [0, 0]]);
-      H += H % 2;
-      W += W % 2;
-      // (B, H/2, a, W/2, c, C) -> (B, H/2, W/2, c, a, C): channel block c*2 + a gives x0, x1, x2, x3
-      const merged = h.reshape([B, H / 2, 2, W / 2, 2, C]).transpose([0, 1, 3, 4, 2, 5]).reshape([B, H / 2, W / 2, 4 * C]);
-      return this.reduction.forward(this.norm.forward(merged));
-    });
-  }
-}
-
-/** layers.i = Sequential(blocks=..., downsample=...) */
-class VSSLayer extends Module {
-  readonly blocks: Sequential;
-  readonly downsample: LayerModule;
-
-  constructor(blocks: VSSBlock[], downsample: LayerModule) {
-    super();
-    this.blocks = this.child('blocks', new Sequential(...blocks));
-    this.downsample = this.child('downsample', downsample);
-  }
-}
-
-/** classifier = Sequential(norm, permute, avgpool, flatten, head): the parameter-free steps are the forward */
-class Classifier extends Module implements Layer {
-  readonly norm: LayerNorm;
-  readonly head: Linear;
-
-  constructor(C: number, numClasses: number) {
-    super();
-    this.norm = this.child('norm', new LayerNorm(C));
-    this.head = this.child('head', new Linear(C, numClasses, { init: 'trunc_normal' }));
-  }
-
-  /** (B, H, W, C) -> (B, classes) */
-  forward(x: Tensor): Tensor {
-    return tf.tidy(() => this.head.forward(tf.mean(this.norm.forward(x), [1, 2])));
-  }
-}
-
 // ---- model -------------------------------------------------------------------------------------
 
 export class LocalVMamba extends Module implements Backbone {
@@ -239,7 +186,7 @@ export class LocalVMamba extends Module implements Backbone {
   readonly featureInfo: FeatureInfo[];
   readonly patch_embed: Sequential;
   readonly layers: ModuleList<VSSLayer>;
-  readonly classifier: Classifier | null;
+  readonly classifier: VSSMClassifier | null;
   /** Backbone_LocalVSSM's per-output norms (when out_indices is given) */
   readonly outnorms: Map<number, LayerNorm> = new Map();
 
@@ -258,7 +205,7 @@ export class LocalVMamba extends Module implements Backbone {
     if (c.directions && c.directions.length !== total) {
       throw new Error(`localvmamba: directions has ${c.directions.length} lists but the model has ${total} blocks (sum of depths ${JSON.stringify(c.depths)}): one list per block`);
     }
-    const dpr = Array.from({ length: total }, (_, i) => (total > 1 ? (c.drop_path_rate * i) / (total - 1) : 0));
+    const dpr = dropPathRates(c.drop_path_rate, total);
     const ssmAct = act(c.ssm_act_layer);
     // scan of block b: window with its direction list (or the supernet), else the named strategy as given
     if (c.scan === 'window' && c.scan_options && 'directions' in c.scan_options) {
@@ -271,9 +218,7 @@ export class LocalVMamba extends Module implements Backbone {
       return { scan: searchStrategy(), scan_options: { ...base, directions: ALL_CHOICES } };
     };
 
-    this.patch_embed = this.child('patch_embed', new Sequential(
-      new Conv2d(c.in_chans, this.dims[0], c.patch_size, { stride: c.patch_size }), new Identity(), c.patch_norm ? new LayerNorm(this.dims[0]) : new Identity(),
-    ));
+    this.patch_embed = this.child('patch_embed', makePatchEmbed('localvmamba', 'v1', c.in_chans, this.dims[0], c.patch_size, c.patch_norm, (ch) => new LayerNorm(ch)));
     const layers: VSSLayer[] = [];
     let at = 0;
     for (let i = 0; i < nl; i++) {
@@ -296,7 +241,7 @@ export class LocalVMamba extends Module implements Backbone {
       }
       this.classifier = null;
     } else {
-      this.classifier = this.child('classifier', new Classifier(this.dims[nl - 1], c.num_classes));
+      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes));
     }
   }
 

@@ -24,7 +24,7 @@ import { SS2DCore } from '../scans/core.ts';
 import type { ScanOptions } from '../scans/registry.ts';
 import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
-import { PatchMerging2D, VSSMClassifier, activation, dropPathRates, layerNormEps, patchEmbedV1, stageDims, vssmLegacyRenames } from './common.ts';
+import { Mlp, VSSLayer, VSSMClassifier, activation, dropPathRates, layerNorm, layerNormEps, makeDownsample, makePatchEmbed, stageDims, vssmLegacyRenames } from './common.ts';
 
 // ---- config (the official VSSM constructor's keyword names, with the defaults its code reads) ---
 
@@ -155,26 +155,6 @@ class ConvFFN extends Module implements Layer {
   }
 }
 
-/** Mlp (mlp_ratio > 0; no released model has one): fc1 -> act -> drop -> fc2 -> drop. */
-class Mlp extends Module implements Layer {
-  readonly fc1: Linear;
-  readonly fc2: Linear;
-  private readonly act: LayerModule;
-  private readonly drop: Dropout;
-
-  constructor(dim: number, hidden: number, act: () => LayerModule, drop: number) {
-    super();
-    this.fc1 = this.child('fc1', new Linear(dim, hidden, { init: 'trunc_normal' }));
-    this.act = this.child('act', act());
-    this.fc2 = this.child('fc2', new Linear(hidden, dim, { init: 'trunc_normal' }));
-    this.drop = this.child('drop', new Dropout(drop));
-  }
-
-  forward(x: Tensor): Tensor {
-    return tf.tidy(() => this.drop.forward(this.fc2.forward(this.drop.forward(this.act.forward(this.fc1.forward(x))))));
-  }
-}
-
 /**
  * VSSBlock: x + drop_path(op(norm(x))); [+ drop_path(mlp(norm2(.)))]; [+ drop_path(convFFN(norm2(.)))].
  * With both an Mlp and the ConvFFN the official block keeps ONE norm2 (the second assignment
@@ -209,37 +189,6 @@ class VSSBlock extends Module implements Layer {
 }
 
 // ---- stages ------------------------------------------------------------------------------------
-
-/** layers.i = Sequential(blocks=Sequential(VSSBlock...), downsample) */
-class VSSLayer extends Module {
-  readonly blocks: Sequential;
-  readonly downsample: LayerModule;
-
-  constructor(blocks: VSSBlock[], downsample: LayerModule) {
-    super();
-    this.blocks = this.child('blocks', new Sequential(...blocks));
-    this.downsample = this.child('downsample', downsample);
-  }
-}
-
-/** patch embed v2: conv 3x3 s2 (C/2) -> [LN] -> GELU -> conv 3x3 s2 (C) -> [LN]; keys 0, 2, 5, 7. */
-function patchEmbedV2(inChans: number, C: number, patch: number, patchNorm: boolean, eps: number): Sequential {
-  if (patch !== 4) throw new Error(`msvmamba: patchembed_version 'v2' needs patch_size 4, got ${patch}`);
-  const n = (c: number) => (patchNorm ? new LayerNorm(c, eps) : new Identity());
-  return new Sequential(
-    new Conv2d(inChans, C >> 1, 3, { stride: 2, padding: 1 }), new Identity(), n(C >> 1), new Identity(), new GELU(),
-    new Conv2d(C >> 1, C, 3, { stride: 2, padding: 1 }), new Identity(), n(C),
-  );
-}
-
-function makeDownsample(version: string, dim: number, outDim: number, eps: number): LayerModule {
-  switch (version) {
-    case 'v1': return new PatchMerging2D(dim, outDim, eps);
-    case 'v2': return new Sequential(new Identity(), new Conv2d(dim, outDim, 2, { stride: 2 }), new Identity(), new LayerNorm(outDim, eps));
-    case 'v3': return new Sequential(new Identity(), new Conv2d(dim, outDim, 3, { stride: 2, padding: 1 }), new Identity(), new LayerNorm(outDim, eps));
-    default: throw new Error(`msvmamba: downsample_version must be v1, v2 or v3, got ${JSON.stringify(version)}`);
-  }
-}
 
 /** Settings the official code cannot run, or that no released model uses and that change the state dict. */
 function checkSupported(c: MSVMambaConfig): void {
@@ -289,7 +238,7 @@ export class MSVMamba extends Module implements Backbone {
     const dpr = dropPathRates(c.drop_path_rate, c.depths.reduce((a, b) => a + b, 0));
 
     if (c.patchembed_version !== 'v1' && c.patchembed_version !== 'v2') throw new Error(`msvmamba: patchembed_version must be v1 or v2, got ${JSON.stringify(c.patchembed_version)}`);
-    this.patch_embed = this.child('patch_embed', (c.patchembed_version === 'v1' ? patchEmbedV1 : patchEmbedV2)(c.in_chans, this.dims[0], c.patch_size, c.patch_norm, eps));
+    this.patch_embed = this.child('patch_embed', makePatchEmbed('msvmamba', c.patchembed_version, c.in_chans, this.dims[0], c.patch_size, c.patch_norm, layerNorm(eps)));
     const layers: VSSLayer[] = [];
     let at = 0;
     for (let i = 0; i < nl; i++) {
@@ -302,7 +251,7 @@ export class MSVMamba extends Module implements Backbone {
       const blocks = Array.from({ length: c.depths[i] }, () => new VSSBlock(dim, {
         eps, dropPath: dpr[at++], ssm, mlpRatio: c.mlp_ratio, mlpAct, mlpDrop: c.mlp_drop_rate, convFFN: c.convFFN, ffnDropout: c.ffn_dropout,
       }));
-      layers.push(new VSSLayer(blocks, i < nl - 1 ? makeDownsample(c.downsample_version, dim, this.dims[i + 1], eps) : new Identity()));
+      layers.push(new VSSLayer(blocks, i < nl - 1 ? makeDownsample('msvmamba', c.downsample_version, dim, this.dims[i + 1], layerNorm(eps)) : new Identity()));
     }
     this.layers = this.child('layers', new ModuleList(layers));
     this.featureInfo = this.dims.map((channels, i) => ({ channels, reduction: c.patch_size * 2 ** i, module: `layers.${i}` }));
@@ -313,7 +262,7 @@ export class MSVMamba extends Module implements Backbone {
       }
       this.classifier = null;
     } else {
-      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes, eps));
+      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes, layerNorm(eps)));
     }
   }
 

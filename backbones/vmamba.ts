@@ -8,13 +8,14 @@
 import { tf, type Tensor } from '../core/tf.ts';
 import {
   Module, Linear, Conv2d, LayerNorm, LayerNorm2d, BatchNorm2d, GELU, SiLU, ReLU, Identity, Dropout, DropPath,
-  Sequential, ModuleList, gelu, silu, truncNormal, type Layer, type LayerModule,
+  Sequential, ModuleList, gelu, truncNormal, type Layer, type LayerModule,
 } from '../core/nn/index.ts';
 import '../scans/index.ts'; // registers the strategies SS2D can take
 import { SS2DCore, type SS2DCoreConfig } from '../scans/core.ts';
 import type { ScanOptions } from '../scans/registry.ts';
 import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
+import { Mlp, VSSLayer, VSSMClassifier, dropPathRates, makeDownsample, makePatchEmbed, vssmLegacyRenames, type NormFactory } from './common.ts';
 
 // ---- config (the official VSSM constructor's keyword names and defaults) ------------------------
 
@@ -44,7 +45,7 @@ class Sigmoid extends Module {
   forward(x: Tensor): Tensor { return tf.sigmoid(x); }
 }
 
-function normFactory(name: string): (c: number) => LayerModule {
+function normFactory(name: string): NormFactory {
   switch (name.toLowerCase()) {
     case 'ln': return (c) => new LayerNorm(c);
     case 'ln2d': return (c) => new LayerNorm2d(c);
@@ -54,26 +55,6 @@ function normFactory(name: string): (c: number) => LayerModule {
 }
 
 // ---- blocks ------------------------------------------------------------------------------------
-
-/** Mlp: fc1 -> act -> drop -> fc2 -> drop (Linear2d in channel-first models: same weights). */
-class Mlp extends Module implements Layer {
-  readonly fc1: Linear;
-  readonly fc2: Linear;
-  private readonly act: LayerModule;
-  private readonly drop: Dropout;
-
-  constructor(dim: number, hidden: number, actLayer: () => LayerModule, drop: number) {
-    super();
-    this.fc1 = this.child('fc1', new Linear(dim, hidden, { init: 'trunc_normal' }));
-    this.act = this.child('act', actLayer());
-    this.fc2 = this.child('fc2', new Linear(hidden, dim, { init: 'trunc_normal' }));
-    this.drop = this.child('drop', new Dropout(drop));
-  }
-
-  forward(x: Tensor): Tensor {
-    return tf.tidy(() => this.drop.forward(this.fc2.forward(this.drop.forward(this.act.forward(this.fc1.forward(x))))));
-  }
-}
 
 /** SoftmaxSpatial: softmax over the H*W positions of each channel (`_onsoftmax` out-norm). */
 class SoftmaxSpatial extends Module {
@@ -235,84 +216,6 @@ class VSSBlock extends Module implements Layer {
 
 // ---- stages ------------------------------------------------------------------------------------
 
-/** PatchMerging2D (downsample v1): pad odd sides, concat [x(0::2,0::2), x(1::2,0::2), x(0::2,1::2), x(1::2,1::2)], norm(4C), reduction. */
-class PatchMerging2D extends Module implements Layer {
-  readonly reduction: Linear;
-  readonly norm: LayerModule;
-
-  constructor(dim: number, outDim: number, norm: (c: number) => LayerModule) {
-    super();
-    this.reduction = this.child('reduction', new Linear(4 * dim, outDim, { bias: false, init: 'trunc_normal' }));
-    this.norm = this.child('norm', norm(4 * dim));
-  }
-
-  forward(x: Tensor): Tensor {
-    return tf.tidy(() => {
-      let [B, H, W, C] = x.shape;
-      let h = x;
-      if (H % 2 || W % 2) h = tf.pad(h, [[0, 0], [0, H % 2], [0, W % 2], [0, 0]]);
-      H += H % 2;
-      W += W % 2;
-      // (B, H/2, a, W/2, c, C) -> (B, H/2, W/2, c, a, C): channel block index c*2 + a gives x0, x1, x2, x3
-      const merged = h.reshape([B, H / 2, 2, W / 2, 2, C]).transpose([0, 1, 3, 4, 2, 5]).reshape([B, H / 2, W / 2, 4 * C]);
-      return this.reduction.forward(this.norm.forward(merged));
-    });
-  }
-}
-
-function makePatchEmbed(version: string, inChans: number, C: number, p: number, patchNorm: boolean, norm: (c: number) => LayerModule): Sequential {
-  const n = (c: number) => (patchNorm ? norm(c) : new Identity());
-  if (version === 'v1') return new Sequential(new Conv2d(inChans, C, p, { stride: p }), new Identity(), n(C));
-  if (version === 'v2') {
-    const stride = p >> 1;
-    const k = stride + 1;
-    return new Sequential(
-      new Conv2d(inChans, C >> 1, k, { stride, padding: 1 }), new Identity(), n(C >> 1), new Identity(), new GELU(),
-      new Conv2d(C >> 1, C, k, { stride, padding: 1 }), new Identity(), n(C),
-    );
-  }
-  throw new Error(`vmamba: unknown patchembed_version '${version}' (v1, v2)`);
-}
-
-function makeDownsample(version: string, dim: number, outDim: number, norm: (c: number) => LayerModule): LayerModule {
-  switch (version) {
-    case 'v1': return new PatchMerging2D(dim, outDim, norm);
-    case 'v2': return new Sequential(new Identity(), new Conv2d(dim, outDim, 2, { stride: 2 }), new Identity(), norm(outDim));
-    case 'v3': return new Sequential(new Identity(), new Conv2d(dim, outDim, 3, { stride: 2, padding: 1 }), new Identity(), norm(outDim));
-    case 'none': return new Identity();
-    default: throw new Error(`vmamba: unknown downsample_version '${version}' (v1, v2, v3, none)`);
-  }
-}
-
-/** layers.i = Sequential(blocks=..., downsample=...) */
-class VSSLayer extends Module {
-  readonly blocks: Sequential;
-  readonly downsample: LayerModule;
-
-  constructor(blocks: VSSBlock[], downsample: LayerModule) {
-    super();
-    this.blocks = this.child('blocks', new Sequential(...blocks));
-    this.downsample = this.child('downsample', downsample);
-  }
-}
-
-/** classifier = Sequential(norm, permute, avgpool, flatten, head) */
-class Classifier extends Module implements Layer {
-  readonly norm: LayerModule;
-  readonly head: Linear;
-
-  constructor(C: number, numClasses: number, norm: (c: number) => LayerModule) {
-    super();
-    this.norm = this.child('norm', norm(C));
-    this.head = this.child('head', new Linear(C, numClasses, { init: 'trunc_normal' }));
-  }
-
-  /** (B, H, W, C) -> (B, classes) */
-  forward(x: Tensor): Tensor {
-    return tf.tidy(() => this.head.forward(tf.mean(this.norm.forward(x), [1, 2])));
-  }
-}
-
 // ---- model -------------------------------------------------------------------------------------
 
 export class VMamba extends Module implements Backbone {
@@ -323,7 +226,7 @@ export class VMamba extends Module implements Backbone {
   readonly featureInfo: FeatureInfo[];
   readonly patch_embed: Sequential;
   readonly layers: ModuleList<VSSLayer>;
-  readonly classifier: Classifier | null;
+  readonly classifier: VSSMClassifier | null;
   readonly pos_embed: tf.Variable | null;
   /** Backbone_VSSM's per-output norms (when out_indices is given) */
   readonly outnorms: Map<number, LayerModule> = new Map();
@@ -339,12 +242,12 @@ export class VMamba extends Module implements Backbone {
     this.numClasses = c.num_classes;
     const norm = normFactory(c.norm_layer);
     const total = c.depths.reduce((a, b) => a + b, 0);
-    const dpr = Array.from({ length: total }, (_, i) => (total > 1 ? (c.drop_path_rate * i) / (total - 1) : 0));
+    const dpr = dropPathRates(c.drop_path_rate, total);
 
     this.pos_embed = c.posembed
       ? this.param('pos_embed', truncNormal([1, this.dims[0], Math.floor(c.imgsize / c.patch_size), Math.floor(c.imgsize / c.patch_size)], 0.02), { noDecay: true })
       : null;
-    this.patch_embed = this.child('patch_embed', makePatchEmbed(c.patchembed_version, c.in_chans, this.dims[0], c.patch_size, c.patch_norm, norm));
+    this.patch_embed = this.child('patch_embed', makePatchEmbed('vmamba', c.patchembed_version, c.in_chans, this.dims[0], c.patch_size, c.patch_norm, norm));
     const layers: VSSLayer[] = [];
     let at = 0;
     for (let i = 0; i < nl; i++) {
@@ -358,7 +261,7 @@ export class VMamba extends Module implements Backbone {
           scan: c.scan, scan_options: c.scan_options,
         }));
       }
-      const down = i < nl - 1 ? makeDownsample(c.downsample_version, this.dims[i], this.dims[i + 1], norm) : new Identity();
+      const down = i < nl - 1 ? makeDownsample('vmamba', c.downsample_version, this.dims[i], this.dims[i + 1], norm) : new Identity();
       layers.push(new VSSLayer(blocks, down));
     }
     this.layers = this.child('layers', new ModuleList(layers));
@@ -376,7 +279,7 @@ export class VMamba extends Module implements Backbone {
       }
       this.classifier = null;
     } else {
-      this.classifier = this.child('classifier', new Classifier(this.dims[nl - 1], c.num_classes, norm));
+      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes, norm));
     }
   }
 
@@ -427,18 +330,7 @@ export class VMamba extends Module implements Backbone {
 
   /** VSSM._load_from_state_dict renames of legacy (vanilla) checkpoints. */
   checkpointFilter<T>(dict: Map<string, T>): Map<string, T> {
-    const out = new Map<string, T>();
-    for (const [k, v] of dict) {
-      let key = k
-        .replace(/^patch_embed\.proj\./, 'patch_embed.0.')
-        .replace(/^patch_embed\.norm\./, 'patch_embed.2.')
-        .replace(/^(layers\.\d+\.blocks\.\d+)\.ln_1\./, '$1.norm.')
-        .replace(/^(layers\.\d+\.blocks\.\d+)\.self_attention\./, '$1.op.');
-      if (/^norm\./.test(key)) key = `classifier.${key}`;
-      if (/^head\./.test(key)) key = `classifier.${key}`;
-      out.set(key, v);
-    }
-    return out;
+    return vssmLegacyRenames(dict);
   }
 }
 
