@@ -16,15 +16,15 @@ for (let i = 0; i < 4; i++) {
   const golden = readSafetensors(file);
   const md = golden.metadata;
   testOnBackends(`selective scan matches golden case ${i} (B${md.B} K${md.K} D${md.D} N${md.N} L${md.L} softplus=${md.softplus} bias=${md.bias} D=${md.withD})`, async (t, backend) => {
-    // webgpu: the subgroup kernels (where the device has one subgroup size) and the portable ones
-    for (const kernel of backend === 'webgpu' ? ['subgroup', 'portable'] : ['cpu']) {
-      const saved = process.env.SSMV_SCAN_SUBGROUPS;
-      if (backend === 'webgpu') process.env.SSMV_SCAN_SUBGROUPS = kernel === 'subgroup' ? '1' : '0';
+    // webgpu: every kernel family (fold and subgroup where the device has one subgroup size, portable)
+    for (const kernel of backend === 'webgpu' ? ['fold', 'subgroup', 'portable'] : ['cpu']) {
+      const saved = process.env.SSMV_SCAN_KERNEL;
+      if (backend === 'webgpu') process.env.SSMV_SCAN_KERNEL = kernel;
       try {
         await goldenCase(t, kernel);
       } finally {
-        if (saved === undefined) delete process.env.SSMV_SCAN_SUBGROUPS;
-        else process.env.SSMV_SCAN_SUBGROUPS = saved;
+        if (saved === undefined) delete process.env.SSMV_SCAN_KERNEL;
+        else process.env.SSMV_SCAN_KERNEL = saved;
       }
     }
   });

@@ -55,6 +55,9 @@ export interface ScanGeometry {
   mode: OutputMode;
   /** 1 when some direction visits a position more than once (needs accumulation within a direction) */
   multiVisit: number;
+  /** 1 when every direction visits every map position exactly once (no plan: always): outputs written
+   *  position by position need no zero-fill first */
+  coverAll: number;
   deltaSoftplus: boolean;
   /** LBMamba window, 0 when off */
   localBackward: number;

@@ -39,7 +39,23 @@ export function planHasMultiVisit(plan: ScanPlan): boolean {
   return false;
 }
 
+/** True when every direction visits every map position exactly once (zero tokens aside). */
+export function planCoversAll(plan: ScanPlan): boolean {
+  const HW = plan.H * plan.W;
+  const count = new Int32Array(HW);
+  for (let k = 0; k < plan.K; k++) {
+    count.fill(0);
+    for (let t = 0; t < plan.L; t++) {
+      const p = plan.index[k * plan.L + t];
+      if (p >= 0) count[p]++;
+    }
+    for (let p = 0; p < HW; p++) if (count[p] !== 1) return false;
+  }
+  return true;
+}
+
 const multiVisitCache = new WeakMap<ScanPlan, boolean>();
+const coverAllCache = new WeakMap<ScanPlan, boolean>();
 const validatedPlans = new WeakSet<ScanPlan>();
 
 export function validateScan(inputs: SelectiveScanInputs, options: SelectiveScanOptions = {}): ScanGeometry {
@@ -62,6 +78,7 @@ export function validateScan(inputs: SelectiveScanInputs, options: SelectiveScan
   let P: number;
   let uShared = 0;
   let multiVisit = 0;
+  let coverAll = 1;
   let mode: ScanGeometry['mode'] = 'direct';
   if (plan) {
     if (!validatedPlans.has(plan)) {
@@ -86,6 +103,12 @@ export function validateScan(inputs: SelectiveScanInputs, options: SelectiveScan
       multiVisitCache.set(plan, mv);
     }
     multiVisit = mv ? 1 : 0;
+    let ca = coverAllCache.get(plan);
+    if (ca === undefined) {
+      ca = planCoversAll(plan);
+      coverAllCache.set(plan, ca);
+    }
+    coverAll = ca ? 1 : 0;
   } else {
     L = dims(u)[2];
     P = L;
@@ -105,7 +128,7 @@ export function validateScan(inputs: SelectiveScanInputs, options: SelectiveScan
   if (!Number.isInteger(lb) || lb < 0) fail(`localBackward must be a positive integer window (or 0/undefined for off), got ${lb}`);
   const outRows = mode === 'sum' ? channels / K : channels;
   return {
-    batch, channels, N, G, K, L, P, uShared, outRows, mode, multiVisit,
+    batch, channels, N, G, K, L, P, uShared, outRows, mode, multiVisit, coverAll,
     deltaSoftplus: !!options.deltaSoftplus,
     localBackward: lb,
   };

@@ -51,12 +51,33 @@ function overrides(subgroup: boolean): { S: number; I: number; R: number } {
 }
 
 /**
- * The subgroup kernels scan every step across lanes (log2 S shuffle steps per step and state), the
- * portable ones fold I steps per thread sequentially and scan once per tile: on the H200 the subgroup
- * kernels won at N = 1 (forward 1.40 vs 2.16 ms, forward+backward 4.1 vs 9.6 ms at B64 K4 D192 L3136)
- * and lost at N = 16 (forward 13.7 vs 7.1 ms). SSMV_SCAN_SUBGROUPS=1 / 0 forces either.
+ * Kernel families, fastest first where they apply:
+ * - 'fold' (wgsl-fold-*.ts, webgpu-fold.ts): one subgroup per row, I consecutive steps per lane folded
+ *   sequentially, one shuffle scan per tile and state; needs one known subgroup size, no localBackward,
+ *   no plan visiting a position twice in one direction.
+ * - 'subgroup' (wgsl-subgroup.ts): one shuffle scan per step; float atomics for repeated visits.
+ * - 'portable' (wgsl-forward.ts, wgsl-backward.ts): no subgroup operations; localBackward.
+ * SSMV_SCAN_KERNEL=fold|subgroup|portable forces one where it applies (bench, tests); the older
+ * SSMV_SCAN_SUBGROUPS=1|0 forces 'subgroup' / 'portable'.
+ */
+export type ScanFamily = 'fold' | 'subgroup' | 'portable';
+
+/**
+ * Without fold kernels, the subgroup kernels won at N = 1 on the H200 (forward 1.40 vs 2.16 ms,
+ * forward+backward 4.1 vs 9.6 ms at B64 K4 D192 L3136) and lost at N = 16 (13.7 vs 7.1 ms forward).
  */
 const SUBGROUP_MAX_N = 2;
+
+export function chooseFamily(g: ScanGeometry, subgroupSize: number): ScanFamily {
+  const subgroupOk = subgroupSize > 0 && g.localBackward === 0;
+  const foldOk = subgroupOk && g.multiVisit === 0;
+  const env = process.env.SSMV_SCAN_KERNEL ?? (process.env.SSMV_SCAN_SUBGROUPS === '1' ? 'subgroup' : process.env.SSMV_SCAN_SUBGROUPS === '0' ? 'portable' : '');
+  if (env && env !== 'fold' && env !== 'subgroup' && env !== 'portable') throw new Error(`SSMV_SCAN_KERNEL must be fold, subgroup or portable, got '${env}'`);
+  if (env === 'portable') return 'portable';
+  if (env === 'subgroup' && subgroupOk) return 'subgroup';
+  if (foldOk && env !== 'subgroup') return 'fold';
+  return subgroupOk && (env === 'subgroup' || g.N <= SUBGROUP_MAX_N) ? 'subgroup' : 'portable';
+}
 
 /** Workgroup memory of the backward program (the larger of the two), in bytes. */
 export function sharedBytes(t: { S: number; I: number; R: number }, N: number): number {
@@ -70,10 +91,9 @@ export function subgroupSharedBytes(t: { S: number; I: number; R: number }): num
   return 4 * 2 * t.R * t.S * t.I;
 }
 
-/** `subgroupSize`: the device's one subgroup size (0: no subgroups, or a range of sizes). */
-export function chooseTiling(g: ScanGeometry, limits: GPUSupportedLimits, subgroupSize = 0): ScanTiling {
-  const env = process.env.SSMV_SCAN_SUBGROUPS;
-  const useSubgroups = subgroupSize > 0 && g.localBackward === 0 && env !== '0' && (env === '1' || g.N <= SUBGROUP_MAX_N);
+/** Tiling of the 'subgroup' and 'portable' families; `subgroupSize`: the device's one subgroup size. */
+export function chooseTiling(g: ScanGeometry, limits: GPUSupportedLimits, subgroupSize: number, family: 'subgroup' | 'portable'): ScanTiling {
+  const useSubgroups = family === 'subgroup';
   const o = overrides(useSubgroups);
   const atomic = g.multiVisit === 1;
   const planned = g.mode !== 'direct';

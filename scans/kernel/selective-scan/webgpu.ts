@@ -4,7 +4,8 @@
 import { tf, type TensorInfo } from '../../../core/tf.ts';
 import { SCAN_GRAD_KERNEL, SCAN_KERNEL, type ScanAttrs } from './types.ts';
 import { outputShape } from './validate.ts';
-import { chooseTiling, geometryUniforms, wantsRolledLoops, workgroupCount } from './webgpu-config.ts';
+import { chooseFamily, chooseTiling, geometryUniforms, wantsRolledLoops, workgroupCount } from './webgpu-config.ts';
+import { chooseFoldTiling, foldBackward, foldForward } from './webgpu-fold.ts';
 import { shaderVariant, variantKey } from './wgsl-common.ts';
 import { forwardWgsl } from './wgsl-forward.ts';
 import { backwardWgsl } from './wgsl-backward.ts';
@@ -51,15 +52,23 @@ function subgroupSize(be: WebgpuBackendLike): number {
   return info.subgroupMinSize === info.subgroupMaxSize ? info.subgroupMinSize : 0;
 }
 
-function tilingOf(be: WebgpuBackendLike, g: ScanAttrs) {
-  return chooseTiling(g, be.device.limits, subgroupSize(be));
+function tilingOf(be: WebgpuBackendLike, g: ScanAttrs, family: 'subgroup' | 'portable') {
+  return chooseTiling(g, be.device.limits, subgroupSize(be), family);
 }
 
 function forwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const be = backend as WebgpuBackendLike;
   const g = attrs as unknown as ScanAttrs;
   const { u, delta, A, B, C, D, deltaBias, index } = inputs as Record<string, TensorInfo>;
-  const t = tilingOf(be, g);
+  const family = chooseFamily(g, subgroupSize(be));
+  if (family === 'fold') {
+    const ft = chooseFoldTiling(g, be.device.limits, subgroupSize(be));
+    const params = packParams(be, A, D, deltaBias, g.channels, g.N);
+    const out = foldForward(be, g, ft, wantsRolledLoops(be.adapterInfo), inputs as Record<string, TensorInfo>, params);
+    be.disposeData(params.dataId);
+    return out;
+  }
+  const t = tilingOf(be, g, family);
   const loopK = t.loopKForward;
   const y = be.makeTensorInfo(outputShape(g), 'float32');
   const states = be.makeTensorInfo([g.batch, g.channels, t.nTiles, g.N], 'float32');
@@ -79,7 +88,18 @@ function backwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const be = backend as WebgpuBackendLike;
   const g = attrs as unknown as ScanAttrs;
   const { u, delta, A, B, C, D, deltaBias, index, states, dy } = inputs as Record<string, TensorInfo>;
-  const t = tilingOf(be, g);
+  const family = chooseFamily(g, subgroupSize(be));
+  if (family === 'fold') {
+    const ft = chooseFoldTiling(g, be.device.limits, subgroupSize(be));
+    if (states.shape.length !== 4 || states.shape[2] !== ft.nSeg || states.shape[3] !== g.N) {
+      throw new Error(`selectiveScan(webgpu) backward: saved states have shape [${states.shape}], expected [${g.batch}, ${g.channels}, ${ft.nSeg}, ${g.N}] (forward run with other kernels or tiling?)`);
+    }
+    const params = packParams(be, A, D, deltaBias, g.channels, g.N);
+    const out = foldBackward(be, g, ft, wantsRolledLoops(be.adapterInfo), inputs as Record<string, TensorInfo>, params);
+    be.disposeData(params.dataId);
+    return out;
+  }
+  const t = tilingOf(be, g, family);
   if (states.shape.length !== 4 || states.shape[2] !== t.nTiles || states.shape[3] !== g.N) {
     throw new Error(`selectiveScan(webgpu) backward: saved states have shape [${states.shape}], expected [${g.batch}, ${g.channels}, ${t.nTiles}, ${g.N}] (forward run on another backend or tiling?)`);
   }
