@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs, formatHelp, UsageError, type ArgSchema } from './args.ts';
 import { setBackend } from '../core/backend.ts';
-import { runModelBench, type ModelBenchResult, type PhaseResult } from '../eval/speed/model-bench.ts';
+import { runModelBench, type PhaseResult } from '../eval/speed/model-bench.ts';
 import type { BreakdownRow } from '../eval/speed/breakdown.ts';
 
 const SCHEMA: ArgSchema = {
@@ -50,14 +50,6 @@ function phase(name: string, p: PhaseResult, top: number): string {
   return out.join('\n');
 }
 
-export function formatResult(r: ModelBenchResult, device: string, top: number): string {
-  const lines = [`model ${r.model} (${(r.params / 1e6).toFixed(2)} M params), batch ${r.batch}, ${r.img}x${r.img}, backend ${r.backend}, device: ${device}`];
-  if (r.inference) lines.push(phase('inference', r.inference, top));
-  if (r.training) lines.push(phase('training', r.training, top));
-  if (r.poolBytes !== undefined) lines.push(`buffer pool at the end: ${GB(r.poolBytes)} GB`);
-  return lines.join('\n') + '\n';
-}
-
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SCHEMA, 'bench model');
   if (args.help) {
@@ -72,13 +64,15 @@ export async function run(argv: string[]): Promise<number> {
   const info = await setBackend(v.backend as string);
   const a = info.adapter;
   const device = a ? `${a.vendor} ${a.architecture} ${a.device} ${a.description}`.replace(/\s+/g, ' ').trim() + (a.software ? ' (software)' : '') : `${info.backend} backend`;
+  process.stdout.write(`model ${v.model}, batch ${v.batch}, ${v.img}x${v.img}, backend ${info.backend}, device: ${device}\n`);
   const r = await runModelBench({
     model: v.model as string, batch: v.batch as number, img: v.img as number, numClasses: v.classes as number,
     warmup: v.warmup as number, iters: v.iters as number, infer: v.infer as boolean, train: v.train as boolean,
     profile: v.profile as boolean, lr: v.lr as number, weightDecay: v.wd as number, clipGrad: v.clip as number,
     log: (s) => process.stderr.write(`bench model: ${s}\n`),
+    onPhase: (name, p) => process.stdout.write(phase(name, p, v.top as number) + '\n'),
   });
-  process.stdout.write(formatResult(r, device, v.top as number));
+  process.stdout.write(`${(r.params / 1e6).toFixed(2)} M params; buffer pool at the end: ${GB(r.poolBytes ?? 0)} GB\n`);
   if (v.json) writeFileSync(v.json as string, JSON.stringify({ device, ...r }, null, 2));
   return 0;
 }

@@ -13,6 +13,7 @@ import type { Batch } from '../datasets/types.ts';
 import type { BatchSource } from './data.ts';
 import type { Optimizer } from './optim/optimizer.ts';
 import { clipGradNorm } from './optim/clip.ts';
+import { variableGrads } from '../core/autograd.ts'; // tf.variableGrads that frees the tape as it goes
 import { lrAt, type LrSchedule } from './schedule.ts';
 import { crossEntropy, softTargetCrossEntropy } from './loss.ts';
 import { evaluate, type Classifier, type EvalResult } from './evaluate.ts';
@@ -69,7 +70,7 @@ export interface TrainState {
 /**
  * A task other than classification (detection, segmentation: train/detect.ts, train/segment.ts): how a
  * batch becomes a loss and what validation reports. `prepare` runs before the taped forward and may
- * read the device (proposals, targets); `loss` runs inside tf.variableGrads (synchronous).
+ * read the device (proposals, targets); `loss` runs inside variableGrads (core/autograd.ts; synchronous).
  */
 export interface TaskHooks {
   prepare?(batch: Batch): Promise<unknown>;
@@ -229,7 +230,7 @@ export class Trainer {
   private microStep(batch: Batch, divisor: number, prepared?: unknown): { loss: Tensor; grads: Map<string, Tensor> } {
     const task = this.opts.task;
     if (task) {
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads } = variableGrads(() => {
         const l = task.loss(batch, prepared);
         return (divisor === 1 ? l : tf.div(l, divisor)) as tf.Scalar;
       }, this.trainable);
@@ -243,7 +244,7 @@ export class Trainer {
     if (!soft && !batch.labels) throw new Error('training batch has neither labels nor soft targets');
     const y = soft ? tf.tensor2d(batch.targets!, [B, batch.targets!.length / B]) : tf.tensor1d(batch.labels!, 'int32');
     try {
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads } = variableGrads(() => {
         const logits = (this.model as Classifier).forward(x);
         const l = soft ? softTargetCrossEntropy(logits, y) : crossEntropy(logits, y, this.opts.smoothing ?? 0);
         return (divisor === 1 ? l : tf.div(l, divisor)) as tf.Scalar;

@@ -2,7 +2,8 @@
 // memory, and a per-kernel time breakdown. Timing is GPU-completed: after the timed steps a tiny
 // tensor that depends on the last step is read (the device runs in submission order), and warm-up
 // steps (pipeline compilation, buffer pool growth) come first, untimed.
-// Training = train-mode forward, cross-entropy, gradients of every trainable parameter (tf.variableGrads),
+// Training = train-mode forward, cross-entropy, gradients of every trainable parameter (core/autograd variableGrads,
+// which frees the tape during the backward pass),
 // optional global-norm clipping, AdamW (train/optim) with decoupled weight decay.
 import { tf, type Tensor } from '../../core/tf.ts';
 import { createModel } from '../../backbones/registry.ts';
@@ -10,6 +11,7 @@ import '../../backbones/index.ts';
 import type { Module } from '../../core/nn/module.ts';
 import { AdamW, paramGroups, clipGradNorm } from '../../train/optim/index.ts';
 import { crossEntropy } from '../../train/loss.ts';
+import { variableGrads } from '../../core/autograd.ts';
 import { measurePeakMemory, type MemoryPeak } from '../ablate/metrics.ts';
 import { profileStep, type Breakdown } from './breakdown.ts';
 
@@ -28,6 +30,8 @@ export interface ModelBenchOptions {
   clipGrad: number;
   /** progress lines (stderr) */
   log?: (s: string) => void;
+  /** called as soon as a phase is measured (print it before a later phase can fail) */
+  onPhase?: (name: 'inference' | 'training', p: PhaseResult) => void;
 }
 
 export interface PhaseResult {
@@ -116,6 +120,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
         log('inference: profiled step');
         result.inference.breakdown = await checked('inference profile', () => profileStep(probeOut));
       }
+      o.onPhase?.('inference', result.inference);
     }
     if (o.train) {
       model.train();
@@ -124,7 +129,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
       const vars = groups.flatMap((g) => g.params.map((p) => p.variable));
       const nameOf = new Map(groups.flatMap((g) => g.params.map((p) => [p.variable.name, p.name] as const)));
       const step = (): Tensor => {
-        const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x), y) as tf.Scalar, vars);
+        const { value, grads } = variableGrads(() => crossEntropy(model.forward(x), y) as tf.Scalar, vars);
         const named = new Map<string, Tensor>();
         for (const [v, g] of Object.entries(grads)) named.set(nameOf.get(v) ?? v, g);
         let update = named;
@@ -148,6 +153,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
           result.training.breakdown = await checked('training profile', () => profileStep(() => [step(), probe()]));
         }
         result.residentBytes = (tf.memory() as unknown as Record<string, number>).numBytesInGPU ?? tf.memory().numBytes;
+        o.onPhase?.('training', result.training);
       } finally {
         optimizer.dispose();
       }

@@ -4,6 +4,7 @@
 import { tf, type Tensor } from '../../core/tf.ts';
 import type { ParamGroup } from './param-groups.ts';
 import { StateStore, type Optimizer } from './optimizer.ts';
+import { adamwUpdate } from '../../core/kernels/adamw/index.ts';
 
 export interface AdamWOptions {
   betas?: [number, number];
@@ -34,12 +35,10 @@ export class AdamW implements Optimizer {
         if (!g) continue;
         const m = this.state.get(`${p.name}.exp_avg`) ?? this.state.set(`${p.name}.exp_avg`, tf.zerosLike(p.variable));
         const v = this.state.get(`${p.name}.exp_avg_sq`) ?? this.state.set(`${p.name}.exp_avg_sq`, tf.zerosLike(p.variable));
+        // one fused kernel (core/kernels/adamw) instead of ~10 elementwise ops per parameter
         tf.tidy(() => {
-          const m1 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
-          const v1 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
-          const denom = tf.add(tf.div(tf.sqrt(v1), bc2Sqrt), this.eps);
-          const decayed = group.weightDecay ? tf.mul(p.variable, decay) : p.variable;
-          p.variable.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), stepSize)));
+          const [p1, m1, v1] = adamwUpdate(p.variable, g, m, v, { decay: group.weightDecay ? decay : 1, beta1: b1, beta2: b2, stepSize, bc2Sqrt, eps: this.eps });
+          p.variable.assign(p1);
           m.assign(m1);
           v.assign(v1);
         });
