@@ -37,3 +37,21 @@ export function requireFloat32(kernel: string, named: Record<string, TensorInfo>
     if (t.dtype !== 'float32') throw new Error(`${kernel}: '${n}' must be float32, got ${t.dtype}`);
   }
 }
+
+export interface CustomOpBody {
+  value: Tensor;
+  /** one gradient per input, in order */
+  gradFunc: (dy: Tensor, saved: Tensor[]) => Tensor[];
+}
+
+/**
+ * A differentiable op with a hand-written backward (tf.customGrad): `body` runs the forward kernel,
+ * saves what the backward needs (kept only while a tape records) and returns the gradient function.
+ */
+export function customOp(inputs: Tensor[], body: (ins: Tensor[], save: tf.GradSaveFunc) => CustomOpBody): Tensor {
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    return body(args as Tensor[], save);
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(...inputs);
+}

@@ -3,6 +3,8 @@
 import { tf, type Tensor } from '../tf.ts';
 import { Module } from './module.ts';
 import { recordFlops } from './flop-trace.ts';
+import { layerNorm, layerNormReference, LAYER_NORM_KERNEL } from '../kernels/layer-norm/index.ts';
+import { hasKernel } from '../kernels/kernel-util.ts';
 
 /** nn.LayerNorm(C, eps) over the last dim: (x - mean) / sqrt(var_biased + eps) * weight + bias. */
 export class LayerNorm extends Module {
@@ -17,14 +19,9 @@ export class LayerNorm extends Module {
 
   forward(x: Tensor): Tensor {
     recordFlops('layer_norm', x.size * (this.weight ? 5 : 4)); // fvcore norm_flop_counter
-    return tf.tidy(() => {
-      const axis = x.rank - 1;
-      const { mean, variance } = tf.moments(x, axis, true);
-      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
-      if (this.weight) y = tf.mul(y, this.weight);
-      if (this.bias) y = tf.add(y, this.bias);
-      return y;
-    });
+    if (!hasKernel(LAYER_NORM_KERNEL)) return layerNormReference(x, this.weight, this.bias, this.eps);
+    // fused kernels (core/kernels/layer-norm): one pass forward, one backward, saves x and row stats only
+    return tf.tidy(() => layerNorm(x, this.weight ?? tf.ones([this.normalizedShape]), this.bias ?? tf.zeros([this.normalizedShape]), this.eps));
   }
 }
 
