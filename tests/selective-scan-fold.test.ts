@@ -59,6 +59,7 @@ const CASES: FoldCase[] = [
   { title: 'no plan, backward tiles twice the forward ones, B/C one state per round, dB/dC by atomics', env: { SSMV_SCAN_FOLD: '4,8,4', SSMV_SCAN_NB: '1', SSMV_SCAN_DBC: 'atomic' }, batch: 2, K: 1, D: 8, N: 4, G: 1, L: 130 },
   { title: "cross plan 7x9 (merge 'sum', shared u), lockstep", env: { SSMV_SCAN_LOCKSTEP: '1' }, batch: 2, K: 4, D: 4, N: 2, G: 4, plan: cross(7, 9), shared: true },
   { title: "cross plan 7x9 (merge 'sum', shared u), per-direction rows + K-sum, dB/dC by atomics", env: { SSMV_SCAN_LOCKSTEP: '0', SSMV_SCAN_DBC: 'atomic' }, batch: 2, K: 4, D: 4, N: 2, G: 4, plan: cross(7, 9), shared: true },
+  { title: "cross plan 6x6, lockstep forward only, 4 rows per group forward / 2 backward", env: { SSMV_SCAN_LOCKSTEP: 'fwd', SSMV_SCAN_FOLD: '8,4,4,2' }, batch: 1, K: 4, D: 4, N: 1, G: 4, plan: cross(6, 6), shared: true },
   { title: "random plan with gaps and zero tokens (merge 'sum', shared u, 2 groups per direction), lockstep", env: { SSMV_SCAN_LOCKSTEP: '1', SSMV_SCAN_NB: '1' }, batch: 2, K: 3, D: 4, N: 2, G: 6, plan: (rng) => randomPlan(rng, 5, 8, 3, 70, 'sum', false), shared: true },
   { title: "random plan with gaps (merge 'none', shared u), K-sum of du", env: { SSMV_SCAN_LOCKSTEP: '0' }, batch: 2, K: 3, D: 4, N: 1, G: 3, plan: (rng) => randomPlan(rng, 5, 8, 3, 70, 'none', false), shared: true },
   { title: "random plan (merge 'none', per-direction u), lockstep off by default", env: {}, batch: 2, K: 2, D: 4, N: 1, G: 2, plan: (rng) => randomPlan(rng, 6, 7, 2, 45, 'none', false), shared: false },

@@ -22,7 +22,41 @@ const SCHEMA: ArgSchema = {
   backend: { type: 'string', default: 'webgpu', choices: ['webgpu', 'cpu', 'auto'], help: 'tensor backend' },
   modes: { type: 'list', default: ['unfused', 'fused'], help: 'unfused and/or fused' },
   json: { type: 'boolean', default: false, help: 'also print one JSON line per measurement' },
+  configs: {
+    type: 'string', default: '',
+    help: "kernel settings to compare on the same inputs: ';'-separated configs of space-separated NAME=VALUE environment settings, e.g. 'SSMV_SCAN_KERNEL=fold;SSMV_SCAN_KERNEL=subgroup' ('' = as set)",
+  },
+  passes: { type: 'list', default: ['fwd', 'fb'], help: 'fwd (forward) and/or fb (forward+backward)' },
+  breakdown: { type: 'boolean', default: false, help: 'print the GPU ms of each kind of dispatch (webgpu)' },
 };
+
+/** `--configs` text -> list of environment settings ([{}] when empty). */
+function parseConfigs(text: string): Array<Record<string, string>> {
+  if (!text.trim()) return [{}];
+  return text.split(';').map((c) => {
+    const env: Record<string, string> = {};
+    for (const kv of c.trim().split(/\s+/).filter(Boolean)) {
+      const eq = kv.indexOf('=');
+      if (eq < 1 || !kv.startsWith('SSMV_')) throw new UsageError(`configs: '${kv}' is not SSMV_NAME=VALUE`);
+      env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    return env;
+  });
+}
+
+/** Runs `f` with the environment settings applied, restoring the previous values after. */
+async function withEnv<T>(env: Record<string, string>, f: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await f();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
 
 interface Shape { B: number; K: number; D: number; N: number; L: number }
 
@@ -83,7 +117,7 @@ function setup(sh: Shape, fused: boolean) {
  * so the first round allocates (and Dawn zero-fills) fresh buffers, which a timed round must not see.
  * Then one more round with a GPU timestamp pair around each of our dispatches (webgpu): kernel ms.
  */
-async function time(work: () => Tensor[], warmup: number, iters: number, be: WebgpuBackendLike | null): Promise<{ ms: number; gpuMs: number | null }> {
+async function time(work: () => Tensor[], warmup: number, iters: number, be: WebgpuBackendLike | null): Promise<{ ms: number; gpuMs: number | null; parts: Record<string, number> }> {
   const round = async () => {
     let pending: Tensor[] = [];
     for (let i = 0; i < iters; i++) {
@@ -98,10 +132,12 @@ async function time(work: () => Tensor[], warmup: number, iters: number, be: Web
   const t0 = performance.now();
   await round();
   const ms = (performance.now() - t0) / iters;
-  if (!be || !startProfiling(be, iters * 8)) return { ms, gpuMs: null };
+  if (!be || !startProfiling(be, iters * 8)) return { ms, gpuMs: null, parts: {} };
   await round();
   const spans = await stopProfiling(be);
-  return { ms, gpuMs: spans.reduce((a, s) => a + s.ms, 0) / iters };
+  const parts: Record<string, number> = {};
+  for (const sp of spans) parts[sp.label] = (parts[sp.label] ?? 0) + sp.ms / iters;
+  return { ms, gpuMs: spans.reduce((a, s) => a + s.ms, 0) / iters, parts };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -120,6 +156,10 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(`selective scan, backend ${info.backend} (${device}), fp32, softplus + bias + D, ${iters} iterations after ${warmup} warmup round(s)\n`);
   process.stdout.write('ms: wall clock per call (GPU completion included); GPU ms: timestamps around our dispatches; GB/s: minimum bytes / wall ms\n');
   process.stdout.write(`${'shape'.padEnd(22)} ${'path'.padEnd(8)} ${'fwd ms'.padStart(9)} ${'GPU ms'.padStart(9)} ${'fwd GB/s'.padStart(9)} ${'f+b ms'.padStart(9)} ${'GPU ms'.padStart(9)} ${'f+b GB/s'.padStart(9)}\n`);
+  const configs = parseConfigs(args.values.configs as string);
+  const passes = args.values.passes as string[];
+  for (const p of passes) if (p !== 'fwd' && p !== 'fb') throw new UsageError(`passes: '${p}' is not fwd or fb`);
+  const none = { ms: NaN, gpuMs: null, parts: {} as Record<string, number> };
   for (const sh of shapes) {
     for (const mode of modes) {
       const label = `B${sh.B} K${sh.K} D${sh.D} N${sh.N} L${sh.L}`;
@@ -137,16 +177,31 @@ export async function run(argv: string[]): Promise<number> {
           return [grads[0], ...grads.slice(1, 4), dParams];
         };
         const be = tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as WebgpuBackendLike) : null;
-        const f = await time(fwd, warmup, iters, be);
-        const fb = await time(fwdBwd, warmup, iters, be);
-        const gbs = (bytes: number, ms: number) => { const v = bytes / ms / 1e6; return v >= 100 ? v.toFixed(0) : v.toPrecision(3); };
-        const gpu = (ms: number | null) => (ms === null ? '-' : ms.toFixed(3));
-        process.stdout.write(
-          `${label.padEnd(22)} ${mode.padEnd(8)} ${f.ms.toFixed(3).padStart(9)} ${gpu(f.gpuMs).padStart(9)} ${gbs(s.fwdBytes, f.ms).padStart(9)} ` +
-            `${fb.ms.toFixed(3).padStart(9)} ${gpu(fb.gpuMs).padStart(9)} ${gbs(s.fwdBytes + s.bwdBytes, fb.ms).padStart(9)}\n`,
-        );
-        if (args.values.json) {
-          process.stdout.write(JSON.stringify({ shape: sh, mode, fwdMs: f.ms, fwdGpuMs: f.gpuMs, fwdBwdMs: fb.ms, fwdBwdGpuMs: fb.gpuMs, fwdBytes: s.fwdBytes, bwdBytes: s.bwdBytes, device }) + '\n');
+        for (const env of configs) {
+          const name = Object.entries(env).map(([k, v]) => `${k.replace(/^SSMV_SCAN_/, '')}=${v}`).join(' ');
+          try {
+            const [f, fb] = await withEnv(env, async () => [
+              passes.includes('fwd') ? await time(fwd, warmup, iters, be) : none,
+              passes.includes('fb') ? await time(fwdBwd, warmup, iters, be) : none,
+            ]);
+            const gbs = (bytes: number, ms: number) => { if (!Number.isFinite(ms)) return '-'; const v = bytes / ms / 1e6; return v >= 100 ? v.toFixed(0) : v.toPrecision(3); };
+            const msText = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(3) : '-');
+            const gpu = (ms: number | null) => (ms === null ? '-' : ms.toFixed(3));
+            process.stdout.write(
+              `${label.padEnd(22)} ${mode.padEnd(8)} ${msText(f.ms).padStart(9)} ${gpu(f.gpuMs).padStart(9)} ${gbs(s.fwdBytes, f.ms).padStart(9)} ` +
+                `${msText(fb.ms).padStart(9)} ${gpu(fb.gpuMs).padStart(9)} ${gbs(s.fwdBytes + s.bwdBytes, fb.ms).padStart(9)}${name ? `  ${name}` : ''}\n`,
+            );
+            if (args.values.breakdown) {
+              const parts = (p: Record<string, number>) => Object.entries(p).map(([k, v]) => `${k.replace(/^SelectiveScan/, '')} ${v.toFixed(3)}`).join(', ');
+              process.stdout.write(`${''.padEnd(31)} fwd: ${parts(f.parts)} | f+b: ${parts(fb.parts)}\n`);
+            }
+            if (args.values.json) {
+              process.stdout.write(JSON.stringify({ shape: sh, mode, env, fwdMs: f.ms, fwdGpuMs: f.gpuMs, fwdBwdMs: fb.ms, fwdBwdGpuMs: fb.gpuMs, fwdParts: f.parts, fwdBwdParts: fb.parts, fwdBytes: s.fwdBytes, bwdBytes: s.bwdBytes, device }) + '\n');
+            }
+          } catch (e) {
+            if (e instanceof UsageError) throw e;
+            process.stdout.write(`${label.padEnd(22)} ${mode.padEnd(8)} failed: ${(e as Error).message}${name ? `  ${name}` : ''}\n`);
+          }
         }
       } catch (e) {
         if (e instanceof UsageError) throw e;

@@ -13,21 +13,25 @@ import {
   checkBindingSizes, checkStorageBindings, clearTensors, copyTensor, dispatch, getPipeline, grid, type WebgpuBackendLike,
 } from './webgpu-runtime.ts';
 
-export interface FoldTiling {
-  /** subgroup size = lanes per row */
-  S: number;
-  /** steps per lane, forward / backward */
-  If: number;
-  Ib: number;
+/** One program's layout (forward or backward). */
+export interface FoldPass {
+  /** steps per lane */
+  I: number;
   /** rows per row group */
   R: number;
   /** row groups per workgroup (K in lockstep, else 1) */
   NG: number;
   lockstep: boolean;
-  /** B/C states staged per round, forward / backward */
-  NBf: number;
-  NBb: number;
-  /** states stored every `seg` steps (= the backward's tile S*Ib) */
+  /** B/C states staged per round */
+  NB: number;
+}
+
+export interface FoldTiling {
+  /** subgroup size = lanes per row */
+  S: number;
+  fwd: FoldPass;
+  bwd: FoldPass;
+  /** states stored every `seg` steps (= the backward's tile S * bwd.I) */
   seg: number;
   nSeg: number;
   /** backward dB/dC as per-row-group partials (else compare-exchange float atomics) */
@@ -35,14 +39,17 @@ export interface FoldTiling {
 }
 
 /**
- * Tuning and test knobs: SSMV_SCAN_FOLD="If,Ib,R"; SSMV_SCAN_LOCKSTEP=0|1; SSMV_SCAN_NB=n (B/C states
- * staged per round); SSMV_SCAN_DBC=partial|atomic.
+ * Tuning and test knobs: SSMV_SCAN_FOLD="If,Ib,Rf[,Rb]" (steps per lane and rows per row group, forward
+ * and backward); SSMV_SCAN_LOCKSTEP=0|1|fwd|bwd; SSMV_SCAN_NB=n (B/C states staged per round);
+ * SSMV_SCAN_DBC=partial|atomic.
  */
-function envInts(name: string, count: number): number[] | null {
+function envInts(name: string, min: number, max: number): number[] | null {
   const env = process.env[name];
   if (!env) return null;
   const v = env.split(',').map(Number);
-  if (v.length !== count || !v.every((x) => Number.isInteger(x) && x > 0)) throw new Error(`${name} must be ${count} positive integers separated by commas, got '${env}'`);
+  if (v.length < min || v.length > max || !v.every((x) => Number.isInteger(x) && x > 0)) {
+    throw new Error(`${name} must be ${min === max ? min : `${min} to ${max}`} positive integers separated by commas, got '${env}'`);
+  }
   return v;
 }
 
@@ -53,63 +60,69 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  * 8 rows per workgroup (lockstep: 8/K rows per direction); measured on an H200 (BENCHMARKS.md).
  */
 export function chooseFoldTiling(g: ScanGeometry, limits: GPUSupportedLimits, S: number): FoldTiling {
-  const [If, Ib, Rmax] = envInts('SSMV_SCAN_FOLD', 3) ?? [8, 4, 8];
-  const nbEnv = envInts('SSMV_SCAN_NB', 1)?.[0] ?? g.N;
+  const [If, Ib, Rf, Rb = Rf] = envInts('SSMV_SCAN_FOLD', 3, 4) ?? [8, 4, 8];
+  const nbEnv = envInts('SSMV_SCAN_NB', 1, 1)?.[0] ?? g.N;
+  const lockEnv = process.env.SSMV_SCAN_LOCKSTEP;
+  if (lockEnv && !['0', '1', 'fwd', 'bwd'].includes(lockEnv)) throw new Error(`SSMV_SCAN_LOCKSTEP must be 0, 1, fwd or bwd, got '${lockEnv}'`);
   const Dk = g.channels / g.K;
   const Dg = g.channels / g.G;
-  const merged = g.mode === 'sum' || g.uShared === 1;
-  const lockEnv = process.env.SSMV_SCAN_LOCKSTEP;
-  const lockstep = g.mode !== 'direct' && g.K > 1 && merged && lockEnv !== '0' && (lockEnv === '1' || g.K <= Rmax);
-  const NG = lockstep ? g.K : 1;
   const common = gcd(Dk, Dg); // the rows of a row group share their direction and B/C group
-  const perGroup = lockstep ? Math.max(1, Math.floor(Rmax / g.K)) : Rmax;
-  const I = Math.max(If, Ib);
-  const fits = (R: number, NB: number) =>
-    NG * R * S <= limits.maxComputeInvocationsPerWorkgroup && foldSharedBytes({ S, I, R, NG, NB }) <= limits.maxComputeWorkgroupStorageSize;
-  let R = 1;
-  while (R * 2 <= perGroup && common % (R * 2) === 0 && fits(R * 2, 1)) R *= 2;
-  if (!fits(R, 1)) {
-    throw new Error(`selectiveScan(webgpu): the fold kernels need ${foldSharedBytes({ S, I, R, NG, NB: 1 })} bytes of workgroup memory and ${NG * R * S} invocations, above this device's limits`);
-  }
-  const nbFor = (Iw: number) => {
+  const pass = (I: number, Rmax: number, backward: boolean): FoldPass => {
+    const merged = backward ? g.uShared === 1 : g.mode === 'sum';
+    const forced = lockEnv === '1' || lockEnv === (backward ? 'bwd' : 'fwd');
+    const lockstep = g.mode !== 'direct' && g.K > 1 && merged && (forced || (!lockEnv && g.K <= Rmax));
+    const NG = lockstep ? g.K : 1;
+    const perGroup = lockstep ? Math.max(1, Math.floor(Rmax / g.K)) : Rmax;
+    const buffers = backward ? 3 : 2;
+    const fits = (R: number, NB: number) =>
+      NG * R * S <= limits.maxComputeInvocationsPerWorkgroup && foldSharedBytes({ S, I, R, NG, NB }, buffers) <= limits.maxComputeWorkgroupStorageSize;
+    let R = 1;
+    while (R * 2 <= perGroup && common % (R * 2) === 0 && fits(R * 2, 1)) R *= 2;
+    if (!fits(R, 1)) {
+      throw new Error(`selectiveScan(webgpu): the fold kernels need ${foldSharedBytes({ S, I, R, NG, NB: 1 }, buffers)} bytes of workgroup memory and ${NG * R * S} invocations, above this device's limits`);
+    }
     let NB = Math.min(g.N, nbEnv);
-    while (NB > 1 && foldSharedBytes({ S, I: Iw, R, NG, NB }) > limits.maxComputeWorkgroupStorageSize) NB--;
-    return NB;
+    while (NB > 1 && !fits(R, NB)) NB--;
+    return { I, R, NG, lockstep, NB };
   };
+  const fwd = pass(If, Rf, false);
+  const bwd = pass(Ib, Rb, true);
   const seg = S * Ib;
   if (seg % If !== 0) throw new Error(`selectiveScan(webgpu): fold tiling needs S*Ib (${seg}) to be a multiple of If (${If})`);
-  const partialBytes = 4 * 2 * g.batch * g.G * (Dg / R) * g.N * g.P;
+  const partialBytes = 4 * 2 * g.batch * g.G * (Dg / bwd.R) * g.N * g.P;
   const dbc = process.env.SSMV_SCAN_DBC;
   if (dbc && dbc !== 'partial' && dbc !== 'atomic') throw new Error(`SSMV_SCAN_DBC must be partial or atomic, got '${dbc}'`);
   return {
-    S, If, Ib, R, NG, lockstep, NBf: nbFor(If), NBb: nbFor(Ib), seg, nSeg: Math.ceil(g.L / seg),
+    S, fwd, bwd, seg, nSeg: Math.ceil(g.L / seg),
     partial: dbc !== 'atomic' && partialBytes <= limits.maxStorageBufferBindingSize,
   };
 }
 
 function variant(g: ScanGeometry, t: FoldTiling, backward: boolean, rolled: boolean): FoldVariant {
+  const p = backward ? t.bwd : t.fwd;
   return {
-    S: t.S, I: backward ? t.Ib : t.If, R: t.R, NG: t.NG, N: g.N, NB: backward ? t.NBb : t.NBf,
+    S: t.S, I: p.I, R: p.R, NG: p.NG, N: g.N, NB: p.NB,
     hasPlan: g.mode !== 'direct', uShared: g.uShared === 1, softplus: g.deltaSoftplus,
-    ySum: !backward && t.lockstep && g.mode === 'sum',
+    ySum: !backward && p.lockstep && g.mode === 'sum',
     dyShared: backward && g.mode === 'sum',
-    duSum: backward && t.lockstep && g.uShared === 1,
+    duSum: backward && p.lockstep && g.uShared === 1,
     partial: backward && t.partial,
     rolled,
+    threeBuffers: backward,
   };
 }
 
 /** The 20-word uniform block (struct Geo in wgsl-fold-common.ts). */
-function foldUniforms(g: ScanGeometry, t: FoldTiling, I: number, outRows: number, outLen: number, gridX: number): Uint32Array {
+function foldUniforms(g: ScanGeometry, t: FoldTiling, p: FoldPass, outRows: number, outLen: number, gridX: number): Uint32Array {
   const Dk = g.channels / g.K;
   const Dg = g.channels / g.G;
-  const blocks = (t.lockstep ? Dk : g.channels) / t.R;
+  const blocks = (p.lockstep ? Dk : g.channels) / p.R;
   return Uint32Array.from([
     g.batch, g.channels, g.N, g.G,
     g.K, g.L, g.P, Dk,
     Dg, g.uShared ? Dk : g.channels, outRows, outLen,
-    Math.ceil(g.L / (t.S * I)), blocks, t.nSeg, gridX,
-    1, t.seg, Dg / t.R, g.mode === 'sum' ? Dk : g.channels,
+    Math.ceil(g.L / (t.S * p.I)), blocks, t.nSeg, gridX,
+    1, t.seg, Dg / p.R, g.mode === 'sum' ? Dk : g.channels,
   ]);
 }
 
@@ -143,7 +156,7 @@ export function foldForward(be: WebgpuBackendLike, g: ScanAttrs, t: FoldTiling, 
   const y = be.makeTensorInfo(outputShape(g), 'float32');
   const states = be.makeTensorInfo([g.batch, g.channels, t.nSeg, g.N], 'float32');
   // merge 'sum' without lockstep: per-direction rows first, summed by the K-sum pass
-  const viaKSum = g.mode === 'sum' && g.K > 1 && !t.lockstep;
+  const viaKSum = g.mode === 'sum' && g.K > 1 && !t.fwd.lockstep;
   const out = viaKSum ? be.makeTensorInfo([g.batch, g.channels, g.P], 'float32') : y;
   checkBindingSizes(be, { u, delta, B, C, y: out, states });
   checkStorageBindings(be, 8, 'forward');
@@ -151,10 +164,10 @@ export function foldForward(be: WebgpuBackendLike, g: ScanAttrs, t: FoldTiling, 
   // zero-fill what is accumulated into (lockstep sum) or only partly written (plans with gaps)
   if (v.ySum || !g.coverAll) clearTensors(be, [out]);
   const pipeline = getPipeline(be, `fold-fwd${foldKey(v)}`, () => foldForwardWgsl(v), 'SelectiveScanFoldForward');
-  const blocks = (t.lockstep ? g.channels / g.K : g.channels) / t.R;
+  const blocks = (t.fwd.lockstep ? g.channels / g.K : g.channels) / t.fwd.R;
   const [gx, gy] = grid(be, g.batch * blocks);
   const outRows = v.ySum ? g.channels / g.K : g.channels;
-  dispatch(be, pipeline, foldUniforms(g, t, t.If, outRows, g.mode === 'direct' ? g.L : g.P, gx), [u, delta, params, B, C, index, out, states], [gx, gy]);
+  dispatch(be, pipeline, foldUniforms(g, t, t.fwd, outRows, g.mode === 'direct' ? g.L : g.P, gx), [u, delta, params, B, C, index, out, states], [gx, gy]);
   if (viaKSum) {
     kSum(be, out, y, g);
     be.disposeData(out.dataId);
@@ -166,12 +179,12 @@ export function foldBackward(be: WebgpuBackendLike, g: ScanAttrs, t: FoldTiling,
   const { u, delta, B, C, index, states, dy } = ins;
   const uRows = g.uShared ? g.channels / g.K : g.channels;
   const du = be.makeTensorInfo([g.batch, uRows, g.P], 'float32');
-  const viaKSum = g.uShared === 1 && g.K > 1 && !t.lockstep;
+  const viaKSum = g.uShared === 1 && g.K > 1 && !t.bwd.lockstep;
   const duOut = viaKSum ? be.makeTensorInfo([g.batch, g.channels, g.P], 'float32') : du;
   const ddelta = be.makeTensorInfo([g.batch, g.channels, g.P], 'float32');
   const bcShape = [g.batch, g.G, g.N, g.P];
   const bcBytes = tf.util.sizeFromShape(bcShape) * 4;
-  const nbk = g.channels / g.G / t.R;
+  const nbk = g.channels / g.G / t.bwd.R;
   const dBC = be.makeTensorInfo(t.partial ? [2, g.batch, g.G, nbk, g.N, g.P] : [2, ...bcShape], 'float32');
   const dParams = be.makeTensorInfo([g.batch, g.channels, g.N + 2], 'float32');
   checkBindingSizes(be, { u, delta, B, C, states, dy, du: duOut, ddelta, dBC, dParams });
@@ -183,10 +196,10 @@ export function foldBackward(be: WebgpuBackendLike, g: ScanAttrs, t: FoldTiling,
   if (!g.coverAll) zeroed.push(ddelta);
   if (zeroed.length) clearTensors(be, zeroed);
   const pipeline = getPipeline(be, `fold-bwd${foldKey(v)}`, () => foldBackwardWgsl(v), 'SelectiveScanFoldBackward');
-  const blocks = (t.lockstep ? g.channels / g.K : g.channels) / t.R;
+  const blocks = (t.bwd.lockstep ? g.channels / g.K : g.channels) / t.bwd.R;
   const [gx, gy] = grid(be, g.batch * blocks);
   const duRows = v.duSum ? g.channels / g.K : g.channels;
-  dispatch(be, pipeline, foldUniforms(g, t, t.Ib, duRows, g.mode === 'direct' ? g.L : g.P, gx),
+  dispatch(be, pipeline, foldUniforms(g, t, t.bwd, duRows, g.mode === 'direct' ? g.L : g.P, gx),
     [u, delta, params, B, C, index, states, dy, duOut, ddelta, dBC, dParams], [gx, gy]);
   if (viaKSum) {
     kSum(be, duOut, du, g);

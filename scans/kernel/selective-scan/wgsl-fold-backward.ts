@@ -11,7 +11,7 @@
 // Bindings: 1 u, 2 delta, 3 params, 4 B, 5 C, 6 index, 7 states, 8 dy, 9 du, 10 ddelta,
 // 11 dBC (2, B, G, Dg/R, N, P) partials or (2, B, G, N, P) atomics, 12 dParams (B, K*D, N+2).
 import { atomicAddFn } from './wgsl-common.ts';
-import { foldBounds, foldPrelude, foldSetup, loadPositions, stageBC, type FoldVariant } from './wgsl-fold-common.ts';
+import { foldBounds, foldPrelude, foldSetup, loadPositions, stageBC, stageFirstBC, type FoldVariant } from './wgsl-fold-common.ts';
 
 export function foldBackwardWgsl(v: FoldVariant): string {
   const storeBC = v.partial
@@ -69,13 +69,16 @@ ${loadPositions}
       let p = s_pos[posBase + q];
       var uv = 0.0;
       var dv = 0.0;
+      var gv = 0.0;
       if (p >= 0) {
         uv = u_in[(b * geo.uRows + uRow) * geo.P + u32(p)];
         dv = delta_in[(b * geo.channels + c) * geo.P + u32(p)];
+        gv = dy[(b * geo.dyRows + dyRow) * geo.outLen + u32(p)];
       }
       s_a[rowBase + slotOf(q)] = uv;
       s_b[rowBase + slotOf(q)] = dv;
-    }
+      s_c[rowBase + slotOf(q)] = gv;
+    }${stageFirstBC}
     workgroupBarrier();
     var uu: array<f32, I>;
     var dt: array<f32, I>;
@@ -90,20 +93,11 @@ ${loadPositions}
       dt[i] = d;
       dfac[i] = f;
     }
-    workgroupBarrier();
-    for (var j = 0u; j < LI; j++) {
-      let q = j * S + lane;
-      let p = s_pos[posBase + q];
-      var gv = 0.0;
-      if (p >= 0) { gv = dy[(b * geo.dyRows + dyRow) * geo.outLen + u32(p)]; }
-      s_a[rowBase + slotOf(q)] = gv;
-    }
-    workgroupBarrier();
     var dyv: array<f32, I>;
     var duv: array<f32, I>;
     var ddt: array<f32, I>;
     for (var i = 0u; i < LI; i++) {
-      dyv[i] = s_a[laneBase + i];
+      dyv[i] = s_c[laneBase + i];
       duv[i] = Dc * dyv[i];
       ddt[i] = 0.0;
       dDacc += dyv[i] * uu[i];
@@ -158,7 +152,7 @@ ${stageBC}
         ddt[i] += e * An + g * Bv * uu[i];
         dAn += e * dt[i];
         duv[i] += g * dt[i] * Bv;
-        // my dB / dC contributions, into my row's slots (free: u, delta, dy are in registers)
+        // my dB / dC contributions, into my own slots (my lanes read only their own since the staging barrier)
         s_a[laneBase + i] = g * dt[i] * uu[i];
         s_b[laneBase + i] = dyv[i] * (aa[i] * hp[i] + bb[i]);
         x = aa[i] * g;

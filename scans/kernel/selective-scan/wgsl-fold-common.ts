@@ -35,6 +35,8 @@ export interface FoldVariant {
   partial: boolean;
   /** loop bounds from a uniform (see ShaderVariant.rolled in wgsl-common.ts) */
   rolled: boolean;
+  /** a third staging buffer s_c (the backward stages u, delta and dy at once) */
+  threeBuffers: boolean;
 }
 
 export const foldKey = (v: FoldVariant) => JSON.stringify(v);
@@ -67,9 +69,10 @@ const NP: u32 = N + 2u;          // params row: A (N), D, deltaBias
 const HAS_PLAN: bool = ${v.hasPlan};
 const U_SHARED: bool = ${v.uShared};
 
-var<workgroup> s_pos: array<i32, NG * TL>;
+var<workgroup> s_pos: array<i32, 2u * NG * TL>;   // double-buffered by tile parity
 var<workgroup> s_a: array<f32, ROWS * ROWLEN>;
 var<workgroup> s_b: array<f32, ROWS * ROWLEN>;
+${v.threeBuffers ? 'var<workgroup> s_c: array<f32, ROWS * ROWLEN>;' : ''}
 var<workgroup> s_B: array<f32, NG * NB * ROWLEN>;
 var<workgroup> s_C: array<f32, NG * NB * ROWLEN>;
 
@@ -137,38 +140,47 @@ export const foldSetup = /* wgsl */ `
   let pr = c * NP;
   let rowBase = sg * ROWLEN;
   let laneBase = rowBase + lane * SLOT;
-  let posBase = rg * TL;
   let bcBase = rg * NB * ROWLEN;
   let Dc = params[pr + N];
   let bias = params[pr + N + 1u];
 `;
 
-/** Positions of the tile for my row group (between two barriers). */
+/**
+ * Positions of the tile for my row group, in the half of s_pos of the tile's parity: the other half may
+ * still be read by the previous tile's stores, the one before was released by the previous barriers.
+ * Ends with the barrier after which the positions are visible.
+ */
 export const loadPositions = /* wgsl */ `
-    workgroupBarrier();
+    let posBase = ((tile & 1u) * NG + rg) * TL;
     for (var q = rgLid; q < TL; q += R * S) { s_pos[posBase + q] = posOf(dir, t0 + q); }
     workgroupBarrier();
 `;
 
-/** B/C of states n .. n+NB-1 for my row group's tile, at every NB-th state (uniform condition). */
-export const stageBC = /* wgsl */ `
-      let nb = n % NB;
-      if (nb == 0u) {
-        workgroupBarrier();
+/** Stages B/C of states n0 .. n0+NB-1 of my row group's tile (coalesced over q). */
+const stageBCBody = (n0: string) => /* wgsl */ `
         for (var q = rgLid; q < NB * TL; q += R * S) {
           let m = q / TL;
           let qq = q % TL;
           let p = s_pos[posBase + qq];
           var bv = 0.0;
           var cv = 0.0;
-          if (p >= 0 && n + m < N) {
-            let o = ((b * geo.G + grp) * N + n + m) * geo.P + u32(p);
+          if (p >= 0 && ${n0} + m < N) {
+            let o = ((b * geo.G + grp) * N + ${n0} + m) * geo.P + u32(p);
             bv = Bm[o];
             cv = Cm[o];
           }
           s_B[bcBase + m * ROWLEN + slotOf(qq)] = bv;
           s_C[bcBase + m * ROWLEN + slotOf(qq)] = cv;
-        }
+        }`;
+
+/** The first B/C round, staged together with the rows' inputs (before the same barrier). */
+export const stageFirstBC = stageBCBody('0u');
+
+/** Inside the loop over n: the next B/C round at every NB-th state (uniform condition), after the first. */
+export const stageBC = /* wgsl */ `
+      let nb = n % NB;
+      if (nb == 0u && n > 0u) {
+        workgroupBarrier();${stageBCBody('n')}
         workgroupBarrier();
       }
       let bcLane = bcBase + nb * ROWLEN + lane * SLOT;
@@ -184,8 +196,8 @@ export function foldBounds(v: FoldVariant, code: string): string {
     .replace(/\bLNG\b/g, b('NG'));
 }
 
-/** Workgroup memory of a fold program, in bytes (both programs declare the same buffers). */
-export function foldSharedBytes(t: { S: number; I: number; R: number; NG: number; NB: number }): number {
+/** Workgroup memory of a fold program, in bytes (`buffers`: 2 forward, 3 backward). */
+export function foldSharedBytes(t: { S: number; I: number; R: number; NG: number; NB: number }, buffers: number): number {
   const rowLen = t.S * (t.I + 1);
-  return 4 * (t.NG * t.S * t.I + 2 * t.NG * t.R * rowLen + 2 * t.NG * t.NB * rowLen);
+  return 4 * (2 * t.NG * t.S * t.I + buffers * t.NG * t.R * rowLen + 2 * t.NG * t.NB * rowLen);
 }

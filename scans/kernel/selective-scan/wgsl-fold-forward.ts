@@ -8,7 +8,7 @@
 // into the shared map-order row one direction after the other (storage barriers between), so the
 // merge 'sum' needs neither atomics nor per-direction copies.
 // Bindings: 1 u, 2 delta, 3 params (K*D, N+2) = [A | D | deltaBias], 4 B, 5 C, 6 index, 7 y, 8 states.
-import { foldBounds, foldPrelude, foldSetup, loadPositions, stageBC, type FoldVariant } from './wgsl-fold-common.ts';
+import { foldBounds, foldPrelude, foldSetup, loadPositions, stageBC, stageFirstBC, type FoldVariant } from './wgsl-fold-common.ts';
 
 export function foldForwardWgsl(v: FoldVariant): string {
   const store = /* wgsl */ `
@@ -51,7 +51,7 @@ ${loadPositions}
       }
       s_a[rowBase + slotOf(q)] = uv;
       s_b[rowBase + slotOf(q)] = dv;
-    }
+    }${stageFirstBC}
     workgroupBarrier();
     var uu: array<f32, I>;
     var dt: array<f32, I>;
@@ -94,7 +94,7 @@ ${stageBC}
         yacc[i] += s_C[bcLane + i] * h;
       }
     }
-    // s_a was last read before the first B/C barrier of this tile: free to reuse
+    // my lanes wrote and read only their own slots of s_a since the staging barrier
     for (var i = 0u; i < LI; i++) { s_a[laneBase + i] = yacc[i]; }
     workgroupBarrier();
     ${v.ySum ? /* wgsl */ `
