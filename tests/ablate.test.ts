@@ -190,5 +190,8 @@ test.serial('unknown names fail before anything is written, with close matches',
   const d = await ssmv('ablate', 'seeds=1,1', `out=${o2}`);
   t.is(d.code, 2);
   t.regex(d.err, /seeds: repeats a seed: 1,1/);
+  const e = await ssmv('ablate', `data=${join(dir, 'nope')}`, `out=${o2}`, 'backend=cpu');
+  t.is(e.code, 1);
+  t.regex(e.err, /data: folder '.*nope' does not exist/);
   t.false(existsSync(o2));
 });

@@ -54,6 +54,7 @@ const nullSink = { write: () => true } as unknown as NodeJS.WritableStream;
 export async function runAblation(cfg: AblateConfig, o: AblateOptions = {}): Promise<AblateResult> {
   const log = o.log ?? (() => {});
   checkNames(cfg.model, cfg.scans);
+  if (cfg.data !== 'synth' && !existsSync(cfg.data)) throw new Error(`data: folder '${cfg.data}' does not exist (give an ImageFolder root, or data=synth)`);
   const out = resolve(cfg.out);
   const comparable = comparableConfig(cfg);
   let previous = existsSync(out) ? readResultsOrForce(out, cfg.force) : null;
