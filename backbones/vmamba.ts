@@ -207,8 +207,8 @@ class VSSBlock extends Module implements Layer {
   forward(x: Tensor): Tensor {
     return tf.tidy(() => {
       let h = x;
-      if (this.op) h = tf.add(h, this.dropPath.forward(this.op.forward(this.norm!.forward(h))));
-      if (this.mlp) h = tf.add(h, this.dropPath.forward(this.mlp.forward(this.norm2!.forward(h))));
+      if (this.op) h = this.dropPath.residual(h, this.op.forward(this.norm!.forward(h)));
+      if (this.mlp) h = this.dropPath.residual(h, this.mlp.forward(this.norm2!.forward(h)));
       return h;
     });
   }
