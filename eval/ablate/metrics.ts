@@ -9,6 +9,7 @@
 import { tf, type Tensor } from '../../core/tf.ts';
 import { paramGroups, AdamW, clipGradNorm } from '../../train/optim/index.ts';
 import { crossEntropy } from '../../train/loss.ts';
+import { variableGrads } from '../../core/autograd.ts'; // the trainer's: frees the tape during backprop
 import type { Classifier } from '../../train/evaluate.ts';
 
 export type MemoryField = 'numBytesInGPU' | 'numBytes';
@@ -144,7 +145,7 @@ export async function benchInference(model: Classifier, o: BenchOptions): Promis
 
 /**
  * Training: one update as the trainer makes it (train-mode forward, label-smoothed cross-entropy,
- * gradients of every trainable parameter, global-norm clipping, AdamW with decoupled weight decay).
+ * gradients of every trainable parameter through core/autograd's variableGrads, global-norm clipping, AdamW with decoupled weight decay).
  * The updates change the weights: run it last on a model. The optimizer state exists before the
  * memory step (created by the warm-up/timed steps), as in a real run after its first update.
  */
@@ -157,7 +158,7 @@ export async function benchTraining(model: Classifier, o: BenchOptions & { lr: n
   const nameOf = new Map(groups.flatMap((g) => g.params.map((p) => [p.variable.name, p.name] as const)));
   const { x, y } = benchInputs(o.batch, o.size, o.numClasses);
   const step = (): Tensor => {
-    const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x), y, o.smoothing) as tf.Scalar, vars);
+    const { value, grads } = variableGrads(() => crossEntropy(model.forward(x), y, o.smoothing) as tf.Scalar, vars);
     const named = new Map<string, Tensor>();
     for (const [v, g] of Object.entries(grads)) named.set(nameOf.get(v) ?? v, g);
     const { grads: clipped, norm } = clipGradNorm(named, o.clipGrad);
