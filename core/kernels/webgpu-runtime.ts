@@ -150,3 +150,16 @@ export function uniformWords(values: Array<number | { f32: number }>): ArrayBuff
 export function webgpuBackend(backend: unknown): WebgpuBackendLike {
   return backend as WebgpuBackendLike;
 }
+
+/**
+ * Copies elements [begin, begin + size) of a flat tensor into a new tensor of `shape` (tfjs' Slice
+ * kernel of the backend, called directly: no engine bookkeeping inside a kernel).
+ */
+export function sliceFlat(be: WebgpuBackendLike, t: TensorInfo, begin: number, size: number, shape: number[]): TensorInfo {
+  const kernel = tf.getKernel('Slice', 'webgpu');
+  if (!kernel) throw new Error('webgpu kernel: tfjs has no Slice kernel registered for webgpu');
+  const flat: TensorInfo = { dataId: t.dataId, shape: [tf.util.sizeFromShape(t.shape)], dtype: t.dtype };
+  const s = kernel.kernelFunc({ inputs: { x: flat }, backend: be as unknown as tf.KernelBackend, attrs: { begin: [begin], size: [size] } }) as TensorInfo;
+  if (tf.util.sizeFromShape(shape) !== size) throw new Error(`sliceFlat: shape [${shape}] does not hold ${size} elements`);
+  return { dataId: s.dataId, shape, dtype: s.dtype };
+}

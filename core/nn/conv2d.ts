@@ -4,6 +4,8 @@
 import { tf, type Tensor } from '../tf.ts';
 import { Module } from './module.ts';
 import { kaimingUniformA5 } from './init.ts';
+import { depthwiseConv2d, DW_KERNELS } from '../kernels/depthwise-conv/index.ts';
+import { hasKernel } from '../kernels/kernel-util.ts';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -48,6 +50,10 @@ export class Conv2d extends Module {
 
   /** x (B, H, W, Cin) -> (B, H', W', Cout) */
   forward(x: Tensor): Tensor {
+    if (this.depthwise && this.outChannels === this.inChannels && hasKernel(DW_KERNELS.forward)) {
+      // fused kernels with the bias (core/kernels/depthwise-conv): forward, input and filter gradients
+      return depthwiseConv2d(x, this.weight, this.bias, { strides: this.stride, pads: this.padding, dilations: this.dilation });
+    }
     return tf.tidy(() => {
       const x4 = x as tf.Tensor4D;
       const [ph, pw] = this.padding;

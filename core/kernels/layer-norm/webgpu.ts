@@ -1,6 +1,6 @@
 // WebGPU kernels of the fused LayerNorm (raw pipelines: three outputs each).
 import { tf, type TensorInfo } from '../../tf.ts';
-import { checkBindings, dispatch, getPipeline, grid, uniformWords, type WebgpuBackendLike } from '../webgpu-runtime.ts';
+import { checkBindings, dispatch, getPipeline, grid, sliceFlat, uniformWords, type WebgpuBackendLike } from '../webgpu-runtime.ts';
 import { columnSum } from '../column-sum.ts';
 import { requireFloat32 } from '../kernel-util.ts';
 import type { LayerNormAttrs } from './layer-norm.ts';
@@ -47,9 +47,9 @@ export function layerNormGradWebgpu({ inputs, backend }: Args): TensorInfo[] {
   dispatch(be, pipeline, uniformWords([R, numWG, 0, 0]), [dy, x, gamma, mean, rstd, dx, partials], [numWG, 1]);
   columnSum(be, partials, P, 2 * C, sums);
   be.disposeData(partials.dataId);
-  // sums = [dgamma | dbeta]: two views by slicing (tfjs Slice kernel on the backend)
-  const dgamma = tf.engine().runKernel('Slice', { x: sums as unknown as tf.Tensor }, { begin: [0], size: [C] }) as unknown as TensorInfo;
-  const dbeta = tf.engine().runKernel('Slice', { x: sums as unknown as tf.Tensor }, { begin: [C], size: [C] }) as unknown as TensorInfo;
+  // sums = [dgamma | dbeta]
+  const dgamma = sliceFlat(be, sums, 0, C, [C]);
+  const dbeta = sliceFlat(be, sums, C, C, [C]);
   be.disposeData(sums.dataId);
   return [dx, dgamma, dbeta];
 }
