@@ -11,6 +11,7 @@
 import { tf, type Tensor, type Variable } from '../core/tf.ts';
 import { Module, type ParamOptions } from '../core/nn/module.ts';
 import { uniform } from '../core/nn/init.ts';
+import { linear } from '../core/kernels/weight-grad/index.ts';
 import { globalRng, type Rng } from '../core/rng.ts';
 import { selectiveScan, type SelectiveScanInputs } from './kernel/selective-scan/index.ts';
 import type { ScanPlan } from './plan.ts';
@@ -169,11 +170,13 @@ export function projectInputs(x: Tensor, p: SSMParams, extraB?: Tensor): Selecti
   const P = H * W;
   const E = R + 2 * N;
   const xf = x.reshape([Bn * P, C]);
+  // projections through core/kernels/weight-grad linear (split-k weight gradients: the contraction
+  // runs over all B*P positions)
   const xdbl = shared // (K, B*P, R+2N)
-    ? tf.matMul(xf, p.x_proj_weight.reshape([K * E, D]), false, true).reshape([Bn * P, K, E]).transpose([1, 0, 2])
-    : tf.matMul(xf.reshape([Bn * P, K, D]).transpose([1, 0, 2]), p.x_proj_weight, false, true);
+    ? linear(xf, p.x_proj_weight.reshape([K * E, D]), null).reshape([Bn * P, K, E]).transpose([1, 0, 2])
+    : linear(xf.reshape([Bn * P, K, D]).transpose([1, 0, 2]), p.x_proj_weight, null);
   const [dtRaw, Bs, Cs] = tf.split(xdbl, [R, N, N], 2);
-  const dts = tf.matMul(dtRaw, p.dt_projs_weight, false, true); // (K, B*P, D)
+  const dts = linear(dtRaw, p.dt_projs_weight, null); // (K, B*P, D)
   const toKernel = (t: Tensor, c: number) => t.reshape([K, Bn, P, c]).transpose([1, 0, 3, 2]); // (B, K, c, P)
   const Bm = toKernel(Bs, N);
   return {

@@ -6,6 +6,7 @@ import { Module } from './module.ts';
 import { kaimingUniformA5 } from './init.ts';
 import { depthwiseConv2d, DW_KERNELS } from '../kernels/depthwise-conv/index.ts';
 import { hasKernel } from '../kernels/kernel-util.ts';
+import { conv2d } from '../kernels/weight-grad/index.ts';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -62,7 +63,8 @@ export class Conv2d extends Module {
       if (this.depthwise) {
         y = tf.depthwiseConv2d(x4, this.weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation);
       } else if (this.groups === 1) {
-        y = tf.conv2d(x4, this.weight as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation);
+        // core/kernels/weight-grad conv2d: bias fused in the forward; implicit-im2col split-k filter gradient
+        return conv2d(x4, this.weight, this.bias, { strides: this.stride, pads: this.padding, dilations: this.dilation });
       } else {
         const g = this.groups;
         const ci = this.inChannels / g;

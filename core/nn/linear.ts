@@ -3,6 +3,7 @@
 import { tf, type Tensor } from '../tf.ts';
 import { Module } from './module.ts';
 import { kaimingUniformA5, truncNormal } from './init.ts';
+import { linear } from '../kernels/weight-grad/index.ts';
 
 export class Linear extends Module {
   readonly weight: tf.Variable; // (out, in)
@@ -24,9 +25,8 @@ export class Linear extends Module {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
       const x2 = x.reshape([-1, this.inFeatures]) as tf.Tensor2D;
-      const y = tf.matMul(x2, this.weight as tf.Tensor2D, false, true);
-      const yb = this.bias ? tf.add(y, this.bias) : y;
-      return yb.reshape([...lead, this.outFeatures]);
+      // core/kernels/weight-grad linear: bias fused in the forward matMul; split-k weight gradient
+      return linear(x2, this.weight, this.bias).reshape([...lead, this.outFeatures]);
     });
   }
 }
