@@ -22,6 +22,7 @@ const SCHEMA: ArgSchema = {
   lr: { type: 'number', default: 1e-3, help: 'AdamW learning rate' },
   wd: { type: 'number', default: 0.05, help: 'AdamW weight decay' },
   clip: { type: 'number', default: 0, help: 'global grad-norm clip (0 = off)' },
+  kernels: { type: 'boolean', default: true, help: 'false: tfjs composites and tf.variableGrads (the baseline before core/kernels)' },
   json: { type: 'string', help: 'also write the full result as JSON to this file' },
 };
 
@@ -64,11 +65,11 @@ export async function run(argv: string[]): Promise<number> {
   const info = await setBackend(v.backend as string);
   const a = info.adapter;
   const device = a ? `${a.vendor} ${a.architecture} ${a.device} ${a.description}`.replace(/\s+/g, ' ').trim() + (a.software ? ' (software)' : '') : `${info.backend} backend`;
-  process.stdout.write(`model ${v.model}, batch ${v.batch}, ${v.img}x${v.img}, backend ${info.backend}, device: ${device}\n`);
+  process.stdout.write(`model ${v.model}, batch ${v.batch}, ${v.img}x${v.img}, backend ${info.backend}, device: ${device}${v.kernels ? '' : ' (kernels=false: tfjs composites, tf.variableGrads)'}\n`);
   const r = await runModelBench({
     model: v.model as string, batch: v.batch as number, img: v.img as number, numClasses: v.classes as number,
     warmup: v.warmup as number, iters: v.iters as number, infer: v.infer as boolean, train: v.train as boolean,
-    profile: v.profile as boolean, lr: v.lr as number, weightDecay: v.wd as number, clipGrad: v.clip as number,
+    profile: v.profile as boolean, customKernels: v.kernels as boolean, lr: v.lr as number, weightDecay: v.wd as number, clipGrad: v.clip as number,
     log: (s) => process.stderr.write(`bench model: ${s}\n`),
     onPhase: (name, p) => process.stdout.write(phase(name, p, v.top as number) + '\n'),
   });

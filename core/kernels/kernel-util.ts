@@ -1,9 +1,13 @@
 // Helpers shared by the custom kernel families of core/kernels/*.
 import { tf, type Tensor, type TensorInfo } from '../tf.ts';
 
-/** true when `kernelName` has a kernel on the current backend (cpu and webgpu here; other backends use the composite). */
+/**
+ * true when `kernelName` has a kernel on the current backend (cpu and webgpu here; other backends use
+ * the composite). SSMV_CUSTOM_KERNELS=0 turns every custom kernel off (the tfjs composites run
+ * instead: the before/after comparison of `ssmv bench model kernels=false`).
+ */
 export function hasKernel(kernelName: string): boolean {
-  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+  return process.env.SSMV_CUSTOM_KERNELS !== '0' && tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
 
 /** Runs a registered kernel with several outputs. */

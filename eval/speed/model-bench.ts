@@ -28,6 +28,8 @@ export interface ModelBenchOptions {
   lr: number;
   weightDecay: number;
   clipGrad: number;
+  /** false: tfjs composites instead of core/kernels and tf.variableGrads instead of core/autograd (the baseline) */
+  customKernels?: boolean;
   /** progress lines (stderr) */
   log?: (s: string) => void;
   /** called as soon as a phase is measured (print it before a later phase can fail) */
@@ -100,6 +102,9 @@ async function timeSteps(step: () => Tensor, probe: () => Tensor, warmup: number
 
 export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchResult> {
   const log = o.log ?? (() => {});
+  const custom = o.customKernels ?? true;
+  if (!custom) process.env.SSMV_CUSTOM_KERNELS = '0';
+  const grad = custom ? variableGrads : (tf.variableGrads as typeof variableGrads);
   const model = createModel(o.model, { num_classes: o.numClasses }) as unknown as Classifier;
   const params = model.numParams();
   const x = tf.randomNormal([o.batch, o.img, o.img, 3], 0, 1, 'float32', 1234);
@@ -129,7 +134,7 @@ export async function runModelBench(o: ModelBenchOptions): Promise<ModelBenchRes
       const vars = groups.flatMap((g) => g.params.map((p) => p.variable));
       const nameOf = new Map(groups.flatMap((g) => g.params.map((p) => [p.variable.name, p.name] as const)));
       const step = (): Tensor => {
-        const { value, grads } = variableGrads(() => crossEntropy(model.forward(x), y) as tf.Scalar, vars);
+        const { value, grads } = grad(() => crossEntropy(model.forward(x), y) as tf.Scalar, vars);
         const named = new Map<string, Tensor>();
         for (const [v, g] of Object.entries(grads)) named.set(nameOf.get(v) ?? v, g);
         let update = named;
