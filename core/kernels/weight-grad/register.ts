@@ -11,8 +11,3 @@ reg('SsmvMatMulTN', 'webgpu', matMulTNWebgpu);
 reg('SsmvConv2dGradFilter', 'webgpu', convGradFilterWebgpu);
 reg('SsmvColumnSum', 'webgpu', columnSumWebgpu);
 
-// The input gradient of dense convs (Conv2DBackpropInput, used by core/kernels/weight-grad conv2d):
-// tfjs-webgpu defaults to a naive program (one thread per input element looping over every tap and
-// output channel); its implicit-GEMM variant for NHWC gives the same values (checked against the cpu
-// backend in tests/kernels-weight-grad.test.ts) at GEMM speed.
-tf.env().set('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE', false);
