@@ -169,25 +169,48 @@ export function projectInputs(x: Tensor, p: SSMParams, extraB?: Tensor): Selecti
   if (!shared && C !== K * D) throw new Error(`SS2D core: x has ${C} channels; expected D = ${D} (shared by the directions) or K*D = ${K * D}`);
   const P = H * W;
   const E = R + 2 * N;
-  const xf = x.reshape([Bn * P, C]);
-  // projections through core/kernels/weight-grad linear (split-k weight gradients: the contraction
-  // runs over all B*P positions)
-  const xdbl = shared // (K, B*P, R+2N)
-    ? linear(xf, p.x_proj_weight.reshape([K * E, D]), null).reshape([Bn * P, K, E]).transpose([1, 0, 2])
-    : linear(xf.reshape([Bn * P, K, D]).transpose([1, 0, 2]), p.x_proj_weight, null);
-  const [dtRaw, Bs, Cs] = tf.split(xdbl, [R, N, N], 2);
-  const dts = linear(dtRaw, p.dt_projs_weight, null); // (K, B*P, D)
-  const toKernel = (t: Tensor, c: number) => t.reshape([K, Bn, P, c]).transpose([1, 0, 3, 2]); // (B, K, c, P)
-  const Bm = toKernel(Bs, N);
+  // x_dbl in the kernel's layout (B, K, E, P): one linear over the map (split-k weight gradient through
+  // core/kernels/weight-grad), then a transpose of the K*E-wide result, small next to the D-wide maps
+  const xdbl = shared
+    ? linear(x.reshape([Bn * P, C]), p.x_proj_weight.reshape([K * E, D]), null).reshape([Bn, P, K * E]).transpose([0, 2, 1]).reshape([Bn, K, E, P])
+    : linear(x.reshape([Bn * P, K, D]).transpose([1, 0, 2]), p.x_proj_weight, null).reshape([K, Bn, P, E]).transpose([1, 0, 3, 2]);
+  const [dtRaw, Bs, Cs] = tf.split(xdbl, [R, N, N], 2); // (B, K, R|N|N, P)
   return {
     u: x.reshape([Bn, P, C]).transpose([0, 2, 1]),
-    delta: toKernel(dts, D).reshape([Bn, K * D, P]),
+    delta: deltaProjection(dtRaw, p.dt_projs_weight), // (B, K*D, P)
     A: tf.neg(tf.exp(p.A_logs)),
-    B: extraB ? tf.add(Bm, extraB) : Bm,
-    C: toKernel(Cs, N),
+    B: extraB ? tf.add(Bs, extraB) : Bs,
+    C: Cs,
     D: p.Ds,
     deltaBias: p.dt_projs_bias.reshape([K * D]),
   };
+}
+
+/**
+ * delta[b, k] = dt_projs_weight[k] (D, R) . dtRaw[b, k] (R, P): dtRaw (B, K, R, P), w (K, D, R) ->
+ * (B, K*D, P), produced directly in the kernel's layout (projecting in map order and transposing
+ * would copy the largest tensor of the block, B*K*D*P floats, forward and backward). One batched
+ * matMul over the B*K (b, k) pairs on a copy of w per sample; the backward sums that copy's gradient
+ * over the samples (tf.tile's gradient would take B slice-and-add kernels).
+ */
+function deltaProjection(dtRaw: Tensor, w: Tensor): Tensor {
+  const [Bn, K, R, P] = dtRaw.shape as number[];
+  const D = w.shape[1] as number;
+  const run = tf.customGrad(((raw: Tensor, wk: Tensor, save: tf.GradSaveFunc) => {
+    const wt = tf.tile(wk.reshape([1, K, D, R]), [Bn, 1, 1, 1]).reshape([Bn * K, D, R]);
+    const r3 = raw.reshape([Bn * K, R, P]);
+    save([r3, wt]);
+    return {
+      value: tf.matMul(wt, r3).reshape([Bn, K * D, P]),
+      gradFunc: (dy: Tensor, [sr, sw]: Tensor[]) => {
+        const d3 = dy.reshape([Bn * K, D, P]);
+        const dRaw = tf.matMul(sw, d3, true, false).reshape([Bn, K, R, P]); // (BK, R, P)
+        const dW = tf.sum(tf.matMul(d3, sr, false, true).reshape([Bn, K * D * R]), 0).reshape([K, D, R]);
+        return [dRaw, dW];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return run(dtRaw, w);
 }
 
 /**
