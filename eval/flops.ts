@@ -38,7 +38,8 @@ export function kernelFlops(k: KernelRecord): [string, number] {
       return ['conv', prod(out) * kh * kw * ci];
     }
     case 'DepthwiseConv2dNative':
-    case 'FusedDepthwiseConv2D': {
+    case 'FusedDepthwiseConv2D':
+    case 'SsmvDwConv': { // core/kernels/depthwise-conv (filter (kh, kw, C, 1) as input 1)
       const [kh, kw] = k.inputShapes[1];
       return ['conv', prod(out) * kh * kw];
     }
