@@ -5,6 +5,8 @@ export type { BackendName, BackendInfo, AdapterSummary } from './core/backend.ts
 export { Registry, closeMatches } from './core/registry.ts';
 export { Rng, globalRng, manualSeed } from './core/rng.ts';
 export * as nn from './core/nn/index.ts';
+export * as kernels from './core/kernels/index.ts';
+export { variableGrads } from './core/autograd.ts';
 export { readSafetensors, parseSafetensors, writeSafetensors, encodeSafetensors } from './core/io/safetensors.ts';
 export type { TensorRecord, StateDict } from './core/io/tensor-record.ts';
 export { readCheckpoint, readCheckpointInfo, loadCheckpoint } from './core/io/checkpoint.ts';
@@ -40,3 +42,4 @@ export type { AblationRow, ScanSummary, ResultsFile as AblationResults } from '.
 export { effectiveReceptiveField, scaleErf, areaRatio, type ErfMap } from './eval/ablate/erf.ts';
 export { measurePeakMemory, benchInference, benchTraining, type MemoryPeak, type Throughput } from './eval/ablate/metrics.ts';
 export * as yolo from './heads/yolo/index.ts';
+export { runModelBench, type ModelBenchOptions, type ModelBenchResult, type PhaseResult } from './eval/speed/model-bench.ts';
