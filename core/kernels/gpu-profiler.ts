@@ -1,7 +1,8 @@
 // GPU timestamps per dispatch (bench only): while a profile is active, every tfjs WebGPU program
-// (through a wrapper around WebGPUBackend.recordAndSubmit) and every dispatch of core/kernels runs in
-// its own compute pass with begin/end timestamp writes. Unlike tf.time/tf.profile, nothing is
-// submitted per program: the queries are resolved once at the end. Needs the 'timestamp-query' feature.
+// (through a wrapper around WebGPUBackend.recordAndSubmit) and every dispatch of webgpu-runtime.ts
+// (core/kernels and the selective-scan kernels) runs in its own compute pass with begin/end timestamp
+// writes. Unlike tf.time/tf.profile, nothing is submitted per program: the queries are resolved once
+// at the end. Needs the 'timestamp-query' feature.
 import type { TensorInfo } from '../tf.ts';
 
 interface Profile {
@@ -47,13 +48,18 @@ interface TfjsBackendPatch {
 }
 
 /**
- * Starts timing every dispatch on the webgpu backend `backend` (tfjs' WebGPUBackend). Returns false
+ * Starts timing every dispatch on the webgpu backend `backend` (tfjs' WebGPUBackend): the dispatches
+ * of core/kernels/webgpu-runtime.ts and, unless `programs` is false, every tfjs program. Returns false
  * (and times nothing) when the device has no timestamp queries.
  */
-export function startGpuProfile(backend: unknown): boolean {
+export function startGpuProfile(backend: unknown, { programs = true }: { programs?: boolean } = {}): boolean {
   const be = backend as TfjsBackendPatch;
   if (active) throw new Error('gpu profiler: a profile is already active');
   if (!be.device.features.has('timestamp-query')) return false;
+  if (!programs) {
+    active = { device: be.device, sets: [], labels: [], shapes: [], restore: () => {} };
+    return true;
+  }
   const orig = be.recordAndSubmit;
   const own = Object.prototype.hasOwnProperty.call(be, 'recordAndSubmit');
   be.recordAndSubmit = function (this: TfjsBackendPatch, program, output, ...rest) {

@@ -10,6 +10,11 @@ export function hasKernel(kernelName: string): boolean {
   return process.env.SSMV_CUSTOM_KERNELS !== '0' && tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
 
+/** Registers each kernel function of `kernels` (kernel name -> function) on the backend `backendName`. */
+export function registerKernels(backendName: string, kernels: Record<string, unknown>): void {
+  for (const [kernelName, kernelFunc] of Object.entries(kernels)) tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as tf.KernelFunc });
+}
+
 /** Runs a registered kernel with several outputs. */
 export function runKernelMulti(kernelName: string, inputs: Record<string, Tensor>, attrs: object = {}): Tensor[] {
   return tf.engine().runKernel(kernelName, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as unknown as Tensor[];

@@ -1,7 +1,8 @@
 // Raw WebGPU dispatch inside tfjs' webgpu backend (ecosystem.md 1.13) for the custom kernels of
-// core/kernels/*: our own pipelines (several outputs, up to the device's storage-binding count),
-// recorded into tfjs' command encoder so ordering with every tfjs op holds, using tfjs' buffer pool
-// and its deferred submission. Every dispatch can be timed by the GPU profiler (gpu-profiler.ts).
+// core/kernels/* and the selective-scan kernels (scans/kernel/selective-scan): our own pipelines
+// (several outputs, up to the device's storage-binding count), recorded into tfjs' command encoder so
+// ordering with every tfjs op holds, using tfjs' buffer pool and its deferred submission. Every
+// dispatch can be timed by the GPU profiler (gpu-profiler.ts).
 import { tf, type TensorInfo } from '../tf.ts';
 import { timedPass } from './gpu-profiler.ts';
 
@@ -9,6 +10,7 @@ import { timedPass } from './gpu-profiler.ts';
 export interface WebgpuBackendLike {
   device: GPUDevice;
   queue: GPUQueue;
+  adapterInfo?: { vendor?: string; architecture?: string };
   tensorMap: { get(id: object): { resource: GPUBuffer | null; shape: number[] } };
   bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer };
   uniformPendingDisposal: GPUBuffer[];
@@ -55,24 +57,34 @@ function bufferOf(be: WebgpuBackendLike, t: TensorInfo): GPUBuffer {
  * Fails with a clear message (instead of Dawn's silent zeros) when a tensor is larger than one
  * storage binding may be on this device (maxStorageBufferBindingSize, 2 GiB - 4 on an H100/H200).
  */
-export function checkBindings(be: WebgpuBackendLike, kernel: string, named: Record<string, TensorInfo>): void {
+export function checkStorageSizes(be: WebgpuBackendLike, kernel: string, named: Record<string, TensorInfo>, hint = 'split the batch into smaller calls'): void {
   const limit = be.device.limits.maxStorageBufferBindingSize;
-  const names = Object.keys(named);
-  if (names.length > be.device.limits.maxStorageBuffersPerShaderStage) {
-    throw new Error(`${kernel}(webgpu): binds ${names.length} storage buffers; this device allows ${be.device.limits.maxStorageBuffersPerShaderStage} per shader stage`);
-  }
   for (const [name, t] of Object.entries(named)) {
     const bytes = tf.util.sizeFromShape(t.shape) * 4;
     if (bytes > limit) {
       throw new Error(
         `${kernel}(webgpu): '${name}' [${t.shape.join(', ')}] needs a ${bytes}-byte storage binding, above this device's ` +
-          `maxStorageBufferBindingSize of ${limit} bytes; split the batch into smaller calls`,
+          `maxStorageBufferBindingSize of ${limit} bytes; ${hint}`,
       );
     }
   }
 }
 
-/** Zero-fills the buffers of the given tensors (outputs accumulated into with atomics). */
+/** Fails when a program binds more storage buffers than one shader stage may have on this device. */
+export function checkStorageCount(be: WebgpuBackendLike, kernel: string, count: number, program = ''): void {
+  const limit = be.device.limits.maxStorageBuffersPerShaderStage;
+  if (count > limit) {
+    throw new Error(`${kernel}(webgpu): ${program ? `the ${program} program ` : ''}binds ${count} storage buffers; this device allows ${limit} per shader stage`);
+  }
+}
+
+/** Both checks for a program that binds exactly the named tensors. */
+export function checkBindings(be: WebgpuBackendLike, kernel: string, named: Record<string, TensorInfo>): void {
+  checkStorageCount(be, kernel, Object.keys(named).length);
+  checkStorageSizes(be, kernel, named);
+}
+
+/** Zero-fills the buffers of the given tensors (outputs accumulated into, with atomics or not, or partly written). */
 export function clearTensors(be: WebgpuBackendLike, ts: TensorInfo[]): void {
   be.ensureCommandEncoderReady();
   be.endComputePassEncoder();
@@ -81,6 +93,17 @@ export function clearTensors(be: WebgpuBackendLike, ts: TensorInfo[]): void {
     be.commandEncoder!.clearBuffer(buf, 0, tf.util.sizeFromShape(t.shape) * 4);
     be.commandQueueOwnedIds.add(t.dataId);
   }
+}
+
+/** Copies `bytes` from src (at byte srcOffset) into dst (at 0). */
+export function copyTensor(be: WebgpuBackendLike, src: TensorInfo, srcOffset: number, dst: TensorInfo, bytes: number): void {
+  const s = bufferOf(be, src);
+  const d = bufferOf(be, dst);
+  be.ensureCommandEncoderReady();
+  be.endComputePassEncoder();
+  be.commandEncoder!.copyBufferToBuffer(s, srcOffset, d, 0, bytes);
+  be.commandQueueOwnedIds.add(src.dataId);
+  be.commandQueueOwnedIds.add(dst.dataId);
 }
 
 /** Splits a linear workgroup count into (x, y) within the per-dimension limit (shaders rebuild the index from gridX). */

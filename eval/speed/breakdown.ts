@@ -3,7 +3,6 @@
 // backends): tf.profile's per-kernel wall time, grouped by kernel name.
 import { tf, type Tensor } from '../../core/tf.ts';
 import { startGpuProfile, stopGpuProfile, type DispatchTime } from '../../core/kernels/gpu-profiler.ts';
-import { startProfiling as startScanProfiling, stopProfiling as stopScanProfiling, type WebgpuBackendLike } from '../../scans/kernel/selective-scan/webgpu-runtime.ts';
 
 export interface BreakdownRow {
   /** program (webgpu) or kernel (cpu) name; with `shape`, one output shape of it */
@@ -55,23 +54,16 @@ export async function profileStep(step: () => Tensor | Tensor[]): Promise<Breakd
   const backend = tf.backend();
   if (tf.getBackend() === 'webgpu') {
     if (!startGpuProfile(backend)) throw new Error('profile: this WebGPU device has no timestamp-query feature (per-kernel times unavailable); run with profile=false');
-    startScanProfiling(backend as unknown as WebgpuBackendLike, 1024);
     let ours: DispatchTime[] = [];
-    let scan: Array<{ label: string; ms: number }> = [];
     try {
       const out = step();
       const list = Array.isArray(out) ? out : [out];
       ours = await stopGpuProfile(backend);
-      scan = await stopScanProfiling(backend as unknown as WebgpuBackendLike);
       tf.dispose(list);
     } finally {
       await stopGpuProfile(backend);
-      await stopScanProfiling(backend as unknown as WebgpuBackendLike);
     }
-    return summarise('gpu-timestamps', [
-      ...ours.map((d) => ({ name: d.label, shape: d.shape, ms: d.ms })),
-      ...scan.map((d) => ({ name: d.label, shape: '', ms: d.ms })),
-    ]);
+    return summarise('gpu-timestamps', ours.map((d) => ({ name: d.label, shape: d.shape, ms: d.ms })));
   }
   const info = await tf.profile(() => step());
   const items = info.kernels.map((k) => ({ name: k.name, shape: `[${(k.outputShapes[0] ?? []).join(',')}]`, ms: Number(k.kernelTimeMs) || 0 }));

@@ -1,11 +1,16 @@
-// Side-effect file: registers the fused elementwise kernels on cpu and webgpu.
-import { tf } from '../../tf.ts';
+// Side-effect file: registers the fused elementwise kernels on cpu and webgpu (one webgpu kernel
+// function per name).
+import { registerKernels } from '../kernel-util.ts';
 import { gradCpu, rowScaleCpu, unaryCpu } from './cpu.ts';
 import { elementwiseWebgpu } from './webgpu.ts';
 
-const reg = (kernelName: string, backendName: string, kernelFunc: unknown) => tf.registerKernel({ kernelName, backendName, kernelFunc: kernelFunc as tf.KernelFunc });
-for (const name of ['SsmvGelu', 'SsmvSilu']) reg(name, 'cpu', unaryCpu(name));
-for (const name of ['SsmvGeluGrad', 'SsmvSiluGrad']) reg(name, 'cpu', gradCpu(name));
-reg('SsmvScaledResidual', 'cpu', rowScaleCpu(true));
-reg('SsmvRowScale', 'cpu', rowScaleCpu(false));
-for (const name of ['SsmvGelu', 'SsmvSilu', 'SsmvGeluGrad', 'SsmvSiluGrad', 'SsmvScaledResidual', 'SsmvRowScale']) reg(name, 'webgpu', elementwiseWebgpu(name));
+const cpu = {
+  SsmvGelu: unaryCpu('SsmvGelu'),
+  SsmvSilu: unaryCpu('SsmvSilu'),
+  SsmvGeluGrad: gradCpu('SsmvGeluGrad'),
+  SsmvSiluGrad: gradCpu('SsmvSiluGrad'),
+  SsmvScaledResidual: rowScaleCpu(true),
+  SsmvRowScale: rowScaleCpu(false),
+};
+registerKernels('cpu', cpu);
+registerKernels('webgpu', Object.fromEntries(Object.keys(cpu).map((name) => [name, elementwiseWebgpu(name)])));

@@ -9,7 +9,7 @@ import { scans } from '../../../scans/index.ts';
 import type { ScanPlan } from '../../plan.ts';
 import { SCAN_GRAD_KERNEL, SCAN_KERNEL } from './types.ts';
 import { validateScan } from './validate.ts';
-import { startProfiling, stopProfiling, type WebgpuBackendLike } from './webgpu-runtime.ts';
+import { startGpuProfile, stopGpuProfile } from '../../../core/kernels/gpu-profiler.ts';
 import './register.ts';
 
 /** The issue's shapes (VMamba tiny stages at 224 and a long sequence), as B x K x D x N x L. */
@@ -117,7 +117,7 @@ function setup(sh: Shape, fused: boolean) {
  * so the first round allocates (and Dawn zero-fills) fresh buffers, which a timed round must not see.
  * Then one more round with a GPU timestamp pair around each of our dispatches (webgpu): kernel ms.
  */
-async function time(work: () => Tensor[], warmup: number, iters: number, be: WebgpuBackendLike | null): Promise<{ ms: number; gpuMs: number | null; parts: Record<string, number> }> {
+async function time(work: () => Tensor[], warmup: number, iters: number, be: tf.KernelBackend | null): Promise<{ ms: number; gpuMs: number | null; parts: Record<string, number> }> {
   const round = async () => {
     let pending: Tensor[] = [];
     for (let i = 0; i < iters; i++) {
@@ -132,9 +132,10 @@ async function time(work: () => Tensor[], warmup: number, iters: number, be: Web
   const t0 = performance.now();
   await round();
   const ms = (performance.now() - t0) / iters;
-  if (!be || !startProfiling(be, iters * 8)) return { ms, gpuMs: null, parts: {} };
+  // our dispatches only (not tfjs' programs)
+  if (!be || !startGpuProfile(be, { programs: false })) return { ms, gpuMs: null, parts: {} };
   await round();
-  const spans = await stopProfiling(be);
+  const spans = await stopGpuProfile(be);
   const parts: Record<string, number> = {};
   for (const sp of spans) parts[sp.label] = (parts[sp.label] ?? 0) + sp.ms / iters;
   return { ms, gpuMs: spans.reduce((a, s) => a + s.ms, 0) / iters, parts };
@@ -176,7 +177,7 @@ export async function run(argv: string[]): Promise<number> {
           tf.dispose([y, states, grads[4]]);
           return [grads[0], ...grads.slice(1, 4), dParams];
         };
-        const be = tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as WebgpuBackendLike) : null;
+        const be = tf.getBackend() === 'webgpu' ? tf.backend() : null;
         for (const env of configs) {
           const name = Object.entries(env).map(([k, v]) => `${k.replace(/^SSMV_SCAN_/, '')}=${v}`).join(' ');
           try {
