@@ -23,9 +23,10 @@ import { Module, Linear, Conv2d, LayerNorm, BatchNorm2d, GELU, SiLU, ReLU, Ident
 import '../scans/index.ts'; // registers the strategies SS2D can take
 import { SS2DCore } from '../scans/core.ts';
 import type { ScanOptions } from '../scans/registry.ts';
-import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, type FeatureInfo, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
-import { Mlp, PatchMerging2D, VSSLayer, VSSMClassifier, dropPathRates, layerNorm, layerNormEps, makePatchEmbed, stageDims, vssmLegacyRenames } from './common.ts';
+import { Mlp, VSSLayer, VSSMClassifier, dropPathRates, layerNorm, layerNormEps, makePatchEmbed, stageDims, vssmLegacyRenames } from './common.ts';
+import { VSSMBackbone, stageDownsample, stageFeatureInfo, type VSSStage } from './vssm-backbone.ts';
 
 // ---- config (the official EfficientVSSM constructor's keyword names and defaults) ---------------
 
@@ -218,15 +219,8 @@ class InvertedResidual extends Module implements Layer {
 
 // ---- stages ------------------------------------------------------------------------------------
 
-interface Stage extends Module {
-  /** the stage's blocks: (B, H, W, C) -> (B, H, W, C) */
-  body(x: Tensor): Tensor;
-  /** its downsample (Identity after the last stage) */
-  down(x: Tensor): Tensor;
-}
-
 /** layers.2/3 = Sequential(Permute, InvertedResidual x depth, Permute, downsample): keys layers.i.{1..depth}, downsample at depth+2. */
-class InvertedResidualLayer extends Sequential implements Stage {
+class InvertedResidualLayer extends Sequential implements VSSStage {
   constructor(blocks: InvertedResidual[], downsample: LayerModule) {
     super(new Identity(), ...blocks, new Identity(), downsample);
   }
@@ -242,17 +236,15 @@ class InvertedResidualLayer extends Sequential implements Stage {
 
 // ---- model -------------------------------------------------------------------------------------
 
-export class EfficientVMamba extends Module implements Backbone {
+export class EfficientVMamba extends VSSMBackbone {
   readonly family = 'efficientvmamba';
   readonly config: EfficientVMambaConfig;
   readonly numClasses: number;
   readonly dims: number[];
   readonly featureInfo: FeatureInfo[];
   readonly patch_embed: Sequential;
-  readonly layers: ModuleList<Stage>;
+  readonly layers: ModuleList<VSSStage>;
   readonly classifier: VSSMClassifier | null;
-  /** Backbone_EfficientVSSM's per-output norms (when out_indices is given) */
-  readonly outnorms: Map<number, LayerNorm> = new Map();
 
   constructor(kwargs: Partial<EfficientVMambaConfig> & Record<string, unknown> = {}) {
     super();
@@ -268,14 +260,11 @@ export class EfficientVMamba extends Module implements Backbone {
     const dpr = dropPathRates(c.drop_path_rate, c.depths.reduce((a, b) => a + b, 0));
 
     this.patch_embed = this.child('patch_embed', makePatchEmbed('efficientvmamba', 'v1', c.in_chans, this.dims[0], c.patch_size, c.patch_norm, layerNorm(eps)));
-    const layers: Stage[] = [];
+    const layers: VSSStage[] = [];
     let at = 0;
     for (let i = 0; i < nl; i++) {
       const C = this.dims[i];
-      const down: LayerModule = i === nl - 1 ? new Identity()
-        : c.downsample_version === 'v2'
-          ? new Sequential(new Identity(), new Conv2d(C, this.dims[i + 1], 2, { stride: 2 }), new Identity(), new LayerNorm(this.dims[i + 1], eps))
-          : new PatchMerging2D(C, this.dims[i + 1], layerNorm(eps));
+      const down = stageDownsample('efficientvmamba', c.downsample_version, this.dims, i, layerNorm(eps));
       const rates = dpr.slice(at, at + c.depths[i]);
       at += c.depths[i];
       layers.push(i < 2
@@ -283,52 +272,9 @@ export class EfficientVMamba extends Module implements Backbone {
         : new InvertedResidualLayer(rates.map((p) => new InvertedResidual(C, p)), down));
     }
     this.layers = this.child('layers', new ModuleList(layers));
-    this.featureInfo = this.dims.map((channels, i) => ({ channels, reduction: c.patch_size * 2 ** i, module: `layers.${i}` }));
-    if (c.out_indices) {
-      for (const i of c.out_indices) {
-        if (!(Number.isInteger(i) && i >= 0 && i < nl)) throw new Error(`efficientvmamba: out_indices entry ${i} is not a stage index (0..${nl - 1})`);
-        this.outnorms.set(i, this.child(`outnorm${i}`, new LayerNorm(this.dims[i], eps)));
-      }
-      this.classifier = null;
-    } else {
-      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes, layerNorm(eps)));
-    }
-  }
-
-  private embed(x: Tensor): Tensor {
-    if (x.rank !== 4 || x.shape[3] !== this.config.in_chans) {
-      throw new Error(`efficientvmamba: input must be NHWC (B, H, W, ${this.config.in_chans}) float32, got shape [${x.shape}]`);
-    }
-    return this.patch_embed.forward(x);
-  }
-
-  /** Stage outputs before each downsample (NHWC), as Backbone_EfficientVSSM returns them (normed with outnorm{i} when norm). */
-  forwardIntermediates(x: Tensor, opts: ForwardIntermediatesOptions = {}): Tensor[] {
-    const nl = this.dims.length;
-    const defaults = this.outnorms.size ? [...this.outnorms.keys()] : undefined;
-    return tf.tidy(() => collectIntermediates('efficientvmamba', nl, opts.indices ?? defaults, (last, wanted, emit) => {
-      let h = this.embed(x);
-      for (let i = 0; i <= last; i++) {
-        const o = this.layers.items[i].body(h);
-        const on = this.outnorms.get(i);
-        if (wanted(i)) emit(i, opts.norm !== false && on ? on.forward(o) : o);
-        if (i < last) h = this.layers.items[i].down(o);
-      }
-    }));
-  }
-
-  /** (B, H, W, 3) -> (B, h, w, C_last) */
-  forwardFeatures(x: Tensor): Tensor {
-    return tf.tidy(() => {
-      let h = this.embed(x);
-      for (const l of this.layers.items) h = l.down(l.body(h));
-      return h;
-    });
-  }
-
-  forward(x: Tensor): Tensor {
-    if (!this.classifier) throw new Error('efficientvmamba: built as a backbone (out_indices given): use forwardIntermediates');
-    return tf.tidy(() => this.classifier!.forward(this.forwardFeatures(x)));
+    this.featureInfo = stageFeatureInfo(this.dims, c.patch_size);
+    // Backbone_EfficientVSSM (out_indices): outnorm{i} per returned stage, no classifier
+    this.classifier = this.buildHead(c.out_indices, c.num_classes, layerNorm(eps));
   }
 
   /** VSSM._load_from_state_dict's legacy renames and nested `module.` prefixes (Backbone_EfficientVSSM.load_pretrained). */

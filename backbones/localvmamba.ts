@@ -22,16 +22,17 @@
 // local_vssm_small 49,748,536 (tests/fixtures/golden/families/index.json).
 import { tf, type Tensor } from '../core/tf.ts';
 import {
-  Module, Linear, Conv2d, LayerNorm, GELU, SiLU, ReLU, Identity, Dropout, DropPath, Sequential, ModuleList,
+  Module, Linear, Conv2d, LayerNorm, GELU, SiLU, ReLU, Dropout, DropPath, Sequential, ModuleList,
   normal, type Layer, type LayerModule,
 } from '../core/nn/index.ts';
 import '../scans/index.ts'; // registers the strategies the SS2D core can take
 import { SS2DCore, ParamGroup, createSSMParams, projectAndScan, resolveRank, toMap, type CoreFactory } from '../scans/core.ts';
 import { scans, type ScanOptions, type ScanStrategy } from '../scans/registry.ts';
-import { BiAttn, officialReverse } from '../scans/window.ts';
-import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
+import { BiAttn, officialUnscan } from '../scans/window.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, type FeatureInfo, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
-import { PatchMerging2D, VSSLayer, VSSMClassifier, dropPathRates, makePatchEmbed } from './common.ts';
+import { VSSLayer, VSSMClassifier, dropPathRates, layerNorm, makePatchEmbed, stageDims } from './common.ts';
+import { VSSMBackbone, stageDownsample, stageFeatureInfo } from './vssm-backbone.ts';
 
 // ---- config (the official VSSM constructor's keyword names and defaults) ------------------------
 
@@ -81,9 +82,7 @@ const searchCore: CoreFactory = (sink, strategy, o, cfg) => {
       const [Bn, H, W] = x.shape;
       const P = H * W;
       return tf.tidy(() => {
-        let y = projectAndScan(x, params, strategy.plan(H, W, o)); // (B, K*D, P) in map order
-        const idx = tf.tensor1d(officialReverse(dirs, H, W), 'int32');
-        y = tf.gather(y.reshape([Bn, K, D, P]).transpose([0, 2, 1, 3]).reshape([Bn, D, K * P]), idx, 2).reshape([Bn, D, K, P]);
+        const y = officialUnscan(projectAndScan(x, params, strategy.plan(H, W, o)), dirs, H, W); // (B, D, K, P)
         const yk = attn.forward(y.transpose([0, 2, 3, 1]).reshape([Bn * K, P, D])).reshape([Bn, K, P, D]);
         const w = tf.softmax(weights.reshape([K])); // (K)
         const parts = tf.unstack(yk, 1).map((t, k) => tf.mul(norms.items[k].forward(t), tf.slice(w, [k], [1])));
@@ -178,7 +177,7 @@ class VSSBlock extends Module implements Layer {
 
 // ---- model -------------------------------------------------------------------------------------
 
-export class LocalVMamba extends Module implements Backbone {
+export class LocalVMamba extends VSSMBackbone {
   readonly family = 'localvmamba';
   readonly config: LocalVMambaConfig;
   readonly numClasses: number;
@@ -187,8 +186,6 @@ export class LocalVMamba extends Module implements Backbone {
   readonly patch_embed: Sequential;
   readonly layers: ModuleList<VSSLayer>;
   readonly classifier: VSSMClassifier | null;
-  /** Backbone_LocalVSSM's per-output norms (when out_indices is given) */
-  readonly outnorms: Map<number, LayerNorm> = new Map();
 
   constructor(kwargs: Partial<LocalVMambaConfig> & Record<string, unknown> = {}) {
     super();
@@ -196,8 +193,7 @@ export class LocalVMamba extends Module implements Backbone {
     const c = { ...LOCALVMAMBA_DEFAULTS, ...kwargs } as LocalVMambaConfig;
     this.config = c;
     const nl = c.depths.length;
-    this.dims = typeof c.dims === 'number' ? Array.from({ length: nl }, (_, i) => Math.trunc((c.dims as number) * 2 ** i)) : [...c.dims];
-    if (this.dims.length !== nl) throw new Error(`localvmamba: dims has ${this.dims.length} entries for ${nl} stages (depths)`);
+    this.dims = stageDims('localvmamba', c.dims, nl);
     if (c.norm_layer.toLowerCase() !== 'ln') throw new Error(`localvmamba: norm_layer '${c.norm_layer}' is not supported (the official VSSM only builds 'LN')`);
     if (c.ssm_simple_init) throw new Error('localvmamba: ssm_simple_init=True (random A_logs/dt init) is not used by any released model and is not supported');
     this.numClasses = c.num_classes;
@@ -218,7 +214,7 @@ export class LocalVMamba extends Module implements Backbone {
       return { scan: searchStrategy(), scan_options: { ...base, directions: ALL_CHOICES } };
     };
 
-    this.patch_embed = this.child('patch_embed', makePatchEmbed('localvmamba', 'v1', c.in_chans, this.dims[0], c.patch_size, c.patch_norm, (ch) => new LayerNorm(ch)));
+    this.patch_embed = this.child('patch_embed', makePatchEmbed('localvmamba', 'v1', c.in_chans, this.dims[0], c.patch_size, c.patch_norm, layerNorm()));
     const layers: VSSLayer[] = [];
     let at = 0;
     for (let i = 0; i < nl; i++) {
@@ -229,56 +225,12 @@ export class LocalVMamba extends Module implements Backbone {
           d_conv: c.ssm_conv, conv_bias: c.ssm_conv_bias, dropout: c.ssm_drop_rate, ...scanOf(at),
         }));
       }
-      layers.push(new VSSLayer(blocks, i < nl - 1 ? new PatchMerging2D(this.dims[i], this.dims[i + 1]) : new Identity()));
+      layers.push(new VSSLayer(blocks, stageDownsample('localvmamba', 'v1', this.dims, i, layerNorm())));
     }
     this.layers = this.child('layers', new ModuleList(layers));
-    this.featureInfo = this.dims.map((channels, i) => ({ channels, reduction: c.patch_size * 2 ** i, module: `layers.${i}` }));
-    if (c.out_indices) {
-      // Backbone_LocalVSSM: outnorm{i} per returned stage, no classifier
-      for (const i of c.out_indices) {
-        if (!(Number.isInteger(i) && i >= 0 && i < nl)) throw new Error(`localvmamba: out_indices entry ${i} is not a stage index (0..${nl - 1})`);
-        this.outnorms.set(i, this.child(`outnorm${i}`, new LayerNorm(this.dims[i])));
-      }
-      this.classifier = null;
-    } else {
-      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes));
-    }
-  }
-
-  private embed(x: Tensor): Tensor {
-    if (x.rank !== 4 || x.shape[3] !== this.config.in_chans) {
-      throw new Error(`localvmamba: input must be NHWC (B, H, W, ${this.config.in_chans}) float32, got shape [${x.shape}]`);
-    }
-    return this.patch_embed.forward(x);
-  }
-
-  /** Stage outputs before each downsample (NHWC), as Backbone_LocalVSSM returns them (normed with outnorm{i} when built with out_indices). */
-  forwardIntermediates(x: Tensor, opts: ForwardIntermediatesOptions = {}): Tensor[] {
-    const nl = this.dims.length;
-    const defaults = this.outnorms.size ? [...this.outnorms.keys()] : undefined;
-    return tf.tidy(() => collectIntermediates('localvmamba', nl, opts.indices ?? defaults, (last, wanted, emit) => {
-      let h = this.embed(x);
-      for (let i = 0; i <= last; i++) {
-        const o = this.layers.items[i].blocks.forward(h);
-        const on = this.outnorms.get(i);
-        if (wanted(i)) emit(i, opts.norm !== false && on ? on.forward(o) : o);
-        if (i < last) h = this.layers.items[i].downsample.forward(o);
-      }
-    }));
-  }
-
-  /** (B, H, W, 3) -> (B, h, w, C_last) */
-  forwardFeatures(x: Tensor): Tensor {
-    return tf.tidy(() => {
-      let h = this.embed(x);
-      for (const layer of this.layers.items) h = layer.downsample.forward(layer.blocks.forward(h));
-      return h;
-    });
-  }
-
-  forward(x: Tensor): Tensor {
-    if (!this.classifier) throw new Error('localvmamba: built as a backbone (out_indices given): use forwardIntermediates');
-    return tf.tidy(() => this.classifier!.forward(this.forwardFeatures(x)));
+    this.featureInfo = stageFeatureInfo(this.dims, c.patch_size);
+    // Backbone_LocalVSSM (out_indices): outnorm{i} per returned stage, no classifier
+    this.classifier = this.buildHead(c.out_indices, c.num_classes, layerNorm());
   }
 }
 

@@ -18,13 +18,14 @@
 // model uses and that change the state dict (sep_norm, add_conv False, forward types other than v1/v2).
 // Parameter counts equal the official constructor exactly (nano, micro, tiny and the golden config).
 import { tf, type Tensor } from '../core/tf.ts';
-import { Module, Linear, Conv2d, LayerNorm, GELU, ReLU, Identity, Dropout, DropPath, Sequential, ModuleList, type Layer, type LayerModule } from '../core/nn/index.ts';
+import { Module, Linear, Conv2d, LayerNorm, GELU, ReLU, Dropout, DropPath, Sequential, ModuleList, type Layer, type LayerModule } from '../core/nn/index.ts';
 import '../scans/index.ts'; // registers the strategies SS2D can take
 import { SS2DCore } from '../scans/core.ts';
 import type { ScanOptions } from '../scans/registry.ts';
-import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, type FeatureInfo, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
-import { Mlp, VSSLayer, VSSMClassifier, activation, dropPathRates, layerNorm, layerNormEps, makeDownsample, makePatchEmbed, stageDims, vssmLegacyRenames } from './common.ts';
+import { Mlp, VSSLayer, VSSMClassifier, activation, dropPathRates, layerNorm, layerNormEps, makePatchEmbed, stageDims, vssmLegacyRenames } from './common.ts';
+import { VSSMBackbone, stageDownsample, stageFeatureInfo } from './vssm-backbone.ts';
 
 // ---- config (the official VSSM constructor's keyword names, with the defaults its code reads) ---
 
@@ -211,7 +212,7 @@ function checkSupported(c: MSVMambaConfig): void {
 
 // ---- model -------------------------------------------------------------------------------------
 
-export class MSVMamba extends Module implements Backbone {
+export class MSVMamba extends VSSMBackbone {
   readonly family = 'msvmamba';
   readonly config: MSVMambaConfig;
   readonly numClasses: number;
@@ -220,8 +221,6 @@ export class MSVMamba extends Module implements Backbone {
   readonly patch_embed: Sequential;
   readonly layers: ModuleList<VSSLayer>;
   readonly classifier: VSSMClassifier | null;
-  /** Backbone_VSSM's per-output norms (when out_indices is given) */
-  readonly outnorms: Map<number, LayerNorm> = new Map();
 
   constructor(kwargs: Partial<MSVMambaConfig> & Record<string, unknown> = {}) {
     super();
@@ -251,55 +250,11 @@ export class MSVMamba extends Module implements Backbone {
       const blocks = Array.from({ length: c.depths[i] }, () => new VSSBlock(dim, {
         eps, dropPath: dpr[at++], ssm, mlpRatio: c.mlp_ratio, mlpAct, mlpDrop: c.mlp_drop_rate, convFFN: c.convFFN, ffnDropout: c.ffn_dropout,
       }));
-      layers.push(new VSSLayer(blocks, i < nl - 1 ? makeDownsample('msvmamba', c.downsample_version, dim, this.dims[i + 1], layerNorm(eps)) : new Identity()));
+      layers.push(new VSSLayer(blocks, stageDownsample('msvmamba', c.downsample_version, this.dims, i, layerNorm(eps))));
     }
     this.layers = this.child('layers', new ModuleList(layers));
-    this.featureInfo = this.dims.map((channels, i) => ({ channels, reduction: c.patch_size * 2 ** i, module: `layers.${i}` }));
-    if (c.out_indices) {
-      for (const i of c.out_indices) {
-        if (!(Number.isInteger(i) && i >= 0 && i < nl)) throw new Error(`msvmamba: out_indices entry ${i} is not a stage index (0..${nl - 1})`);
-        this.outnorms.set(i, this.child(`outnorm${i}`, new LayerNorm(this.dims[i], eps)));
-      }
-      this.classifier = null;
-    } else {
-      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes, layerNorm(eps)));
-    }
-  }
-
-  private embed(x: Tensor): Tensor {
-    if (x.rank !== 4 || x.shape[3] !== this.config.in_chans) {
-      throw new Error(`msvmamba: input must be NHWC (B, H, W, ${this.config.in_chans}) float32, got shape [${x.shape}]`);
-    }
-    return this.patch_embed.forward(x);
-  }
-
-  /** Stage outputs before each downsample (NHWC), as Backbone_VSSM returns them (normed with outnorm{i} when norm). */
-  forwardIntermediates(x: Tensor, opts: ForwardIntermediatesOptions = {}): Tensor[] {
-    const nl = this.dims.length;
-    const defaults = this.outnorms.size ? [...this.outnorms.keys()] : undefined;
-    return tf.tidy(() => collectIntermediates('msvmamba', nl, opts.indices ?? defaults, (last, wanted, emit) => {
-      let h = this.embed(x);
-      for (let i = 0; i <= last; i++) {
-        const o = this.layers.items[i].blocks.forward(h);
-        const on = this.outnorms.get(i);
-        if (wanted(i)) emit(i, opts.norm !== false && on ? on.forward(o) : o);
-        if (i < last) h = this.layers.items[i].downsample.forward(o);
-      }
-    }));
-  }
-
-  /** (B, H, W, 3) -> (B, h, w, C_last) */
-  forwardFeatures(x: Tensor): Tensor {
-    return tf.tidy(() => {
-      let h = this.embed(x);
-      for (const layer of this.layers.items) h = layer.downsample.forward(layer.blocks.forward(h));
-      return h;
-    });
-  }
-
-  forward(x: Tensor): Tensor {
-    if (!this.classifier) throw new Error('msvmamba: built as a backbone (out_indices given): use forwardIntermediates');
-    return tf.tidy(() => this.classifier!.forward(this.forwardFeatures(x)));
+    this.featureInfo = stageFeatureInfo(this.dims, c.patch_size);
+    this.classifier = this.buildHead(c.out_indices, c.num_classes, layerNorm(eps));
   }
 
   /** VSSM._load_from_state_dict's legacy renames. */

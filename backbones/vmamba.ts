@@ -13,9 +13,10 @@ import {
 import '../scans/index.ts'; // registers the strategies SS2D can take
 import { SS2DCore, type SS2DCoreConfig } from '../scans/core.ts';
 import type { ScanOptions } from '../scans/registry.ts';
-import { IMAGENET_MEAN, IMAGENET_STD, collectIntermediates, type Backbone, type FeatureInfo, type ForwardIntermediatesOptions, type PretrainedCfg } from './backbone.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, type FeatureInfo, type PretrainedCfg } from './backbone.ts';
 import { registerFamily, checkKwargs } from './registry.ts';
-import { Mlp, VSSLayer, VSSMClassifier, dropPathRates, makeDownsample, makePatchEmbed, vssmLegacyRenames, type NormFactory } from './common.ts';
+import { Mlp, VSSLayer, VSSMClassifier, dropPathRates, makePatchEmbed, stageDims, vssmLegacyRenames, type NormFactory } from './common.ts';
+import { VSSMBackbone, stageDownsample, stageFeatureInfo } from './vssm-backbone.ts';
 
 // ---- config (the official VSSM constructor's keyword names and defaults) ------------------------
 
@@ -218,7 +219,7 @@ class VSSBlock extends Module implements Layer {
 
 // ---- model -------------------------------------------------------------------------------------
 
-export class VMamba extends Module implements Backbone {
+export class VMamba extends VSSMBackbone {
   readonly family = 'vmamba';
   readonly config: VMambaConfig;
   readonly numClasses: number;
@@ -228,8 +229,6 @@ export class VMamba extends Module implements Backbone {
   readonly layers: ModuleList<VSSLayer>;
   readonly classifier: VSSMClassifier | null;
   readonly pos_embed: tf.Variable | null;
-  /** Backbone_VSSM's per-output norms (when out_indices is given) */
-  readonly outnorms: Map<number, LayerModule> = new Map();
 
   constructor(kwargs: Partial<VMambaConfig> & Record<string, unknown> = {}) {
     super();
@@ -237,8 +236,7 @@ export class VMamba extends Module implements Backbone {
     const c = { ...VMAMBA_DEFAULTS, ...kwargs } as VMambaConfig;
     this.config = c;
     const nl = c.depths.length;
-    this.dims = typeof c.dims === 'number' ? Array.from({ length: nl }, (_, i) => Math.trunc((c.dims as number) * 2 ** i)) : [...c.dims];
-    if (this.dims.length !== nl) throw new Error(`vmamba: dims has ${this.dims.length} entries for ${nl} stages (depths)`);
+    this.dims = stageDims('vmamba', c.dims, nl);
     this.numClasses = c.num_classes;
     const norm = normFactory(c.norm_layer);
     const total = c.depths.reduce((a, b) => a + b, 0);
@@ -261,33 +259,17 @@ export class VMamba extends Module implements Backbone {
           scan: c.scan, scan_options: c.scan_options,
         }));
       }
-      const down = i < nl - 1 ? makeDownsample('vmamba', c.downsample_version, this.dims[i], this.dims[i + 1], norm) : new Identity();
-      layers.push(new VSSLayer(blocks, down));
+      layers.push(new VSSLayer(blocks, stageDownsample('vmamba', c.downsample_version, this.dims, i, norm)));
     }
     this.layers = this.child('layers', new ModuleList(layers));
-    let reduction = c.patch_size;
-    this.featureInfo = this.dims.map((channels, i) => {
-      const info = { channels, reduction, module: `layers.${i}` };
-      if (i < nl - 1 && c.downsample_version !== 'none') reduction *= 2;
-      return info;
-    });
-    if (c.out_indices) {
-      // Backbone_VSSM: outnorm{i} per returned stage, no classifier
-      for (const i of c.out_indices) {
-        if (!(i >= 0 && i < nl)) throw new Error(`vmamba: out_indices entry ${i} is not a stage index (0..${nl - 1})`);
-        this.outnorms.set(i, this.child(`outnorm${i}`, norm(this.dims[i])));
-      }
-      this.classifier = null;
-    } else {
-      this.classifier = this.child('classifier', new VSSMClassifier(this.dims[nl - 1], c.num_classes, norm));
-    }
+    this.featureInfo = stageFeatureInfo(this.dims, c.patch_size, c.downsample_version !== 'none');
+    // Backbone_VSSM (out_indices): outnorm{i} per returned stage, no classifier
+    this.classifier = this.buildHead(c.out_indices, c.num_classes, norm);
   }
 
-  private embed(x: Tensor): Tensor {
-    if (x.rank !== 4 || x.shape[3] !== this.config.in_chans) {
-      throw new Error(`vmamba: input must be NHWC (B, H, W, ${this.config.in_chans}) float32, got shape [${x.shape}]`);
-    }
-    let h = this.patch_embed.forward(x);
+  /** the patch grid, plus pos_embed (posembed=True) */
+  protected override embed(x: Tensor): Tensor {
+    let h = super.embed(x);
     if (this.pos_embed) {
       const pe = this.pos_embed.transpose([0, 2, 3, 1]);
       if (pe.shape[1] !== h.shape[1] || pe.shape[2] !== h.shape[2]) {
@@ -296,36 +278,6 @@ export class VMamba extends Module implements Backbone {
       h = tf.add(h, pe);
     }
     return h;
-  }
-
-  /** Stage outputs before each downsample (NHWC), as Backbone_VSSM returns them (normed with outnorm{i} when norm). */
-  forwardIntermediates(x: Tensor, opts: ForwardIntermediatesOptions = {}): Tensor[] {
-    const nl = this.dims.length;
-    const defaults = this.outnorms.size ? [...this.outnorms.keys()] : undefined;
-    return tf.tidy(() => collectIntermediates('vmamba', nl, opts.indices ?? defaults, (last, wanted, emit) => {
-      let h = this.embed(x);
-      for (let i = 0; i <= last; i++) {
-        const layer = this.layers.items[i];
-        const o = layer.blocks.forward(h);
-        const on = this.outnorms.get(i);
-        if (wanted(i)) emit(i, opts.norm !== false && on ? on.forward(o) : o);
-        if (i < last) h = layer.downsample.forward(o);
-      }
-    }));
-  }
-
-  /** (B, H, W, 3) -> (B, h, w, C_last) */
-  forwardFeatures(x: Tensor): Tensor {
-    return tf.tidy(() => {
-      let h = this.embed(x);
-      for (const layer of this.layers.items) h = layer.downsample.forward(layer.blocks.forward(h));
-      return h;
-    });
-  }
-
-  forward(x: Tensor): Tensor {
-    if (!this.classifier) throw new Error('vmamba: built as a backbone (out_indices given): use forwardIntermediates');
-    return tf.tidy(() => this.classifier!.forward(this.forwardFeatures(x)));
   }
 
   /** VSSM._load_from_state_dict renames of legacy (vanilla) checkpoints. */

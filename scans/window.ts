@@ -76,6 +76,19 @@ export function officialReverse(dirs: readonly string[], H: number, W: number): 
   return idx;
 }
 
+/**
+ * LocalMamba's reverse of K direction scans: y (B, K*D, P), each direction's output in map order ->
+ * (B, D, K, P) with position p of direction k read from officialReverse's index (MultiScan.reverse).
+ */
+export function officialUnscan(y: Tensor, dirs: readonly string[], H: number, W: number): Tensor {
+  return tf.tidy(() => {
+    const [Bn, KD, P] = y.shape;
+    const K = dirs.length, D = KD / K;
+    const idx = tf.tensor1d(officialReverse(dirs, H, W), 'int32');
+    return tf.gather(y.reshape([Bn, K, D, P]).transpose([0, 2, 1, 3]).reshape([Bn, D, K * P]), idx, 2).reshape([Bn, D, K, P]);
+  });
+}
+
 const windowCore: CoreFactory = (sink, strategy, o, cfg) => {
   if (o.merge === 'sum' && !o.official_reverse) return standardCore()(sink, strategy, o, cfg);
   const dirs = o.directions as string[];
@@ -89,10 +102,7 @@ const windowCore: CoreFactory = (sink, strategy, o, cfg) => {
       const P = H * W;
       return tf.tidy(() => {
         let y = projectAndScan(x, params, strategy.plan(H, W, o)); // (B, K*D, P) in map order
-        if (o.official_reverse) {
-          const idx = tf.tensor1d(officialReverse(dirs, H, W), 'int32');
-          y = tf.gather(y.reshape([Bn, K, D, P]).transpose([0, 2, 1, 3]).reshape([Bn, D, K * P]), idx, 2).reshape([Bn, D, K, P]).transpose([0, 2, 1, 3]);
-        }
+        if (o.official_reverse) y = officialUnscan(y, dirs, H, W).transpose([0, 2, 1, 3]);
         let yk = y.reshape([Bn, K, D, P]).transpose([0, 1, 3, 2]); // (B, K, P, D)
         if (attn) yk = attn.forward(yk.reshape([Bn * K, P, D])).reshape([Bn, K, P, D]);
         return toMap(tf.sum(yk, 1).transpose([0, 2, 1]), H, W);
