@@ -7,7 +7,7 @@ import type { ScanAttrs, ScanGeometry } from './types.ts';
 import { outputShape } from './validate.ts';
 import { foldForwardWgsl } from './wgsl-fold-forward.ts';
 import { foldBackwardWgsl } from './wgsl-fold-backward.ts';
-import { foldKey, foldSharedBytes, type FoldVariant } from './wgsl-fold-common.ts';
+import { foldKey, foldSharedBytes, tileOrderWgsl, type FoldVariant } from './wgsl-fold-common.ts';
 import { REDUCE_PARTIALS_WGSL } from './wgsl-subgroup.ts';
 import {
   checkBindingSizes, checkStorageBindings, clearTensors, copyTensor, dispatch, getPipeline, grid, type WebgpuBackendLike,
@@ -143,6 +143,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `;
 
+/**
+ * With a plan: (K, nTiles*TL, 2) int32 (step offset, map position) of every tile sorted by position
+ * (tileOrderWgsl); without: a dummy binding (the programs compute their accesses).
+ */
+function tileOrder(be: WebgpuBackendLike, index: TensorInfo, g: ScanGeometry, TL: number): TensorInfo {
+  if (g.mode === 'direct') return be.makeTensorInfo([2], 'int32');
+  const nTiles = Math.ceil(g.L / TL);
+  const order = be.makeTensorInfo([g.K, nTiles * TL, 2], 'int32');
+  const pipeline = getPipeline(be, `ssm-tile-order-${TL}`, () => tileOrderWgsl(TL), 'SelectiveScanTileOrder');
+  const [gx, gy] = grid(be, g.K * nTiles);
+  dispatch(be, pipeline, Uint32Array.from([g.K, g.L, nTiles, gx]), [index, order], [gx, gy]);
+  return order;
+}
+
 /** dst (B, D, P) = sum over k of src (B, K*D, P). */
 function kSum(be: WebgpuBackendLike, src: TensorInfo, dst: TensorInfo, g: ScanGeometry): void {
   const inner = (g.channels / g.K) * g.P;
@@ -167,7 +181,9 @@ export function foldForward(be: WebgpuBackendLike, g: ScanAttrs, t: FoldTiling, 
   const blocks = (t.fwd.lockstep ? g.channels / g.K : g.channels) / t.fwd.R;
   const [gx, gy] = grid(be, g.batch * blocks);
   const outRows = v.ySum ? g.channels / g.K : g.channels;
-  dispatch(be, pipeline, foldUniforms(g, t, t.fwd, outRows, g.mode === 'direct' ? g.L : g.P, gx), [u, delta, params, B, C, index, out, states], [gx, gy]);
+  const order = tileOrder(be, index, g, t.S * t.fwd.I);
+  dispatch(be, pipeline, foldUniforms(g, t, t.fwd, outRows, g.mode === 'direct' ? g.L : g.P, gx), [u, delta, params, B, C, order, out, states], [gx, gy]);
+  be.disposeData(order.dataId);
   if (viaKSum) {
     kSum(be, out, y, g);
     be.disposeData(out.dataId);
@@ -199,8 +215,10 @@ export function foldBackward(be: WebgpuBackendLike, g: ScanAttrs, t: FoldTiling,
   const blocks = (t.bwd.lockstep ? g.channels / g.K : g.channels) / t.bwd.R;
   const [gx, gy] = grid(be, g.batch * blocks);
   const duRows = v.duSum ? g.channels / g.K : g.channels;
+  const order = tileOrder(be, index, g, t.S * t.bwd.I);
   dispatch(be, pipeline, foldUniforms(g, t, t.bwd, duRows, g.mode === 'direct' ? g.L : g.P, gx),
-    [u, delta, params, B, C, index, states, dy, duOut, ddelta, dBC, dParams], [gx, gy]);
+    [u, delta, params, B, C, order, states, dy, duOut, ddelta, dBC, dParams], [gx, gy]);
+  be.disposeData(order.dataId);
   if (viaKSum) {
     kSum(be, duOut, du, g);
     be.disposeData(duOut.dataId);

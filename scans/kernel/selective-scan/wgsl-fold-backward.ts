@@ -1,17 +1,17 @@
 // WGSL backward of the fold kernels (layout in wgsl-fold-common.ts). Tiles are walked in reverse
-// (one tile = one segment of the states the forward stored). Per tile: positions, u, delta, dy staged
-// and read back as I consecutive steps per lane; per state n: the forward is recomputed from the
-// stored segment-start state (lane folds + exclusive scan across lanes), the adjoint
-// g_t = dy_t C_t + a_{t+1} g_{t+1} is folded per lane in reverse and suffix-scanned across lanes,
-// seeded by the adjoint carried from the tile to the right; dB/dC are summed over the R rows of the
-// row group in workgroup memory and stored as per-row-group partials (or added by compare-exchange).
-// du and ddelta leave coalesced through workgroup memory; with duSum the NG row groups (the K
-// directions of the same channels) add du into the shared u row one after the other.
+// (one tile = one segment of the states the forward stored). Per tile: u, delta, dy staged (in
+// map-position order) and read back as I consecutive steps per lane; per state n: the forward is
+// recomputed from the stored segment-start state (lane folds + exclusive scan across lanes), the
+// adjoint g_t = dy_t C_t + a_{t+1} g_{t+1} is folded per lane in reverse and suffix-scanned across
+// lanes, seeded by the adjoint carried from the tile to the right; dB/dC are summed over the R rows of
+// the row group in workgroup memory and stored as per-row-group partials (or added by compare-exchange).
+// du and ddelta leave through workgroup memory; with duSum the NG row groups (the K directions of the
+// same channels) add du into the shared u row one after the other.
 // dA, dD, dDeltaBias: per-channel partials (B, K*D, N+2), summed over the lanes.
-// Bindings: 1 u, 2 delta, 3 params, 4 B, 5 C, 6 index, 7 states, 8 dy, 9 du, 10 ddelta,
+// Bindings: 1 u, 2 delta, 3 params, 4 B, 5 C, 6 tileOrder, 7 states, 8 dy, 9 du, 10 ddelta,
 // 11 dBC (2, B, G, Dg/R, N, P) partials or (2, B, G, N, P) atomics, 12 dParams (B, K*D, N+2).
 import { atomicAddFn } from './wgsl-common.ts';
-import { foldBounds, foldPrelude, foldSetup, loadPositions, stageBC, stageFirstBC, type FoldVariant } from './wgsl-fold-common.ts';
+import { forItems, forStatesStaged, foldPrelude, foldSetup, stageFirstBC, type FoldVariant } from './wgsl-fold-common.ts';
 
 export function foldBackwardWgsl(v: FoldVariant): string {
   const storeBC = v.partial
@@ -24,22 +24,20 @@ export function foldBackwardWgsl(v: FoldVariant): string {
           // skip exact +0 (bit test: a float compare may treat NaN as 'equal' and drop it)
           if (bitcast<u32>(sb) != 0u) { addBC(o, sb); }
           if (bitcast<u32>(sc) != 0u) { addBC(geo.batch * geo.G * N * geo.P + o, sc); }`;
-  const storeDu = /* wgsl */ `
-        for (var j = 0u; j < LI; j++) {
-          let q = j * S + lane;
-          let p = s_pos[posBase + q];
+  const storeDu = forItems(v, 'j', /* wgsl */ `
+          let ap = access(dir, tile, j * S + lane);
+          let p = ap.y;
           if (p >= 0) {
             let o = (b * geo.outRows + duRow) * geo.P + u32(p);
-            ${v.duSum ? 'du[o] = du[o] + s_a[rowBase + slotOf(q)];' : 'du[o] = s_a[rowBase + slotOf(q)];'}
-          }
-        }`;
-  return foldBounds(v, /* wgsl */ `${foldPrelude(v)}
+            ${v.duSum ? 'du[o] = du[o] + s_a[rowBase + slotOf(u32(ap.x))];' : 'du[o] = s_a[rowBase + slotOf(u32(ap.x))];'}
+          }`);
+  return /* wgsl */ `${foldPrelude(v)}
 @group(0) @binding(1) var<storage, read> u_in: array<f32>;
 @group(0) @binding(2) var<storage, read> delta_in: array<f32>;
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read> Bm: array<f32>;
 @group(0) @binding(5) var<storage, read> Cm: array<f32>;
-@group(0) @binding(6) var<storage, read> idx: array<i32>;
+@group(0) @binding(6) var<storage, read> tileOrder: array<vec2<i32>>;
 @group(0) @binding(7) var<storage, read> states: array<f32>;
 @group(0) @binding(8) var<storage, read> dy: array<f32>;
 @group(0) @binding(9) var<storage, read_write> du: array<f32>;
@@ -57,16 +55,16 @@ ${foldSetup}
   if (${v.duSum}) { duRow = c % geo.Dk; }
   var dAacc: array<f32, N>;
   var gcarry: array<f32, N>;     // adjoint entering the tile from the right: a_{t+1} g_{t+1}
-  for (var n = 0u; n < LN; n++) { dAacc[n] = 0.0; gcarry[n] = 0.0; }
+  for (var n = 0u; n < N * geo.one; n++) { dAacc[n] = 0.0; gcarry[n] = 0.0; }
   var dDacc = 0.0;
   var dbiasAcc = 0.0;
   for (var tt = 0u; tt < geo.nTiles; tt++) {
     let tile = geo.nTiles - 1u - tt;
     let t0 = tile * TL;
-${loadPositions}
-    for (var j = 0u; j < LI; j++) {
-      let q = j * S + lane;
-      let p = s_pos[posBase + q];
+    workgroupBarrier();   // the previous tile's stores have read s_a / s_b
+    ${forItems(v, 'j', /* wgsl */ `
+      let ap = access(dir, tile, j * S + lane);
+      let p = ap.y;
       var uv = 0.0;
       var dv = 0.0;
       var gv = 0.0;
@@ -75,67 +73,60 @@ ${loadPositions}
         dv = delta_in[(b * geo.channels + c) * geo.P + u32(p)];
         gv = dy[(b * geo.dyRows + dyRow) * geo.outLen + u32(p)];
       }
-      s_a[rowBase + slotOf(q)] = uv;
-      s_b[rowBase + slotOf(q)] = dv;
-      s_c[rowBase + slotOf(q)] = gv;
-    }${stageFirstBC}
+      let sl = rowBase + slotOf(u32(ap.x));
+      s_a[sl] = uv;
+      s_b[sl] = dv;
+      s_c[sl] = gv;`)}
+${stageFirstBC}
     workgroupBarrier();
     var uu: array<f32, I>;
     var dt: array<f32, I>;
     var dfac: array<f32, I>;     // d dt / d (delta + bias)
-    for (var i = 0u; i < LI; i++) {
+    var dyv: array<f32, I>;
+    var duv: array<f32, I>;
+    var ddt: array<f32, I>;
+    ${forItems(v, 'i', /* wgsl */ `
       let x = s_b[laneBase + i] + bias;
       var d = x;
       var f = 1.0;
       ${v.softplus ? 'd = softplus(x); if (x <= 20.0) { f = 1.0 / (1.0 + exp(-x)); }' : ''}
-      if (s_pos[posBase + lane * I + i] == -2) { d = 0.0; f = 0.0; }   // past the end: identity step, no gradient
+      if (t0 + lane * I + i >= geo.L) { d = 0.0; f = 0.0; }   // past the end: identity step, no gradient
       uu[i] = s_a[laneBase + i];
       dt[i] = d;
       dfac[i] = f;
-    }
-    var dyv: array<f32, I>;
-    var duv: array<f32, I>;
-    var ddt: array<f32, I>;
-    for (var i = 0u; i < LI; i++) {
       dyv[i] = s_c[laneBase + i];
       duv[i] = Dc * dyv[i];
       ddt[i] = 0.0;
-      dDacc += dyv[i] * uu[i];
-    }
-    for (var n = 0u; n < LN; n++) {
-${stageBC}
+      dDacc += dyv[i] * uu[i];`)}
+    ${forStatesStaged(v, /* wgsl */ `
       let An = params[pr + n];
       // forward recompute from the stored segment-start state
       var aa: array<f32, I>;
       var bb: array<f32, I>;
       var fa = 1.0;
       var fb = 0.0;
-      for (var i = 0u; i < LI; i++) {
+      ${forItems(v, 'i', /* wgsl */ `
         let a = exp(dt[i] * An);
         let bv = dt[i] * s_B[bcLane + i] * uu[i];
         aa[i] = a;
         bb[i] = bv;
         fa = a * fa;
-        fb = a * fb + bv;
-      }
+        fb = a * fb + bv;`)}
       scanUp(&fa, &fb, lane);
       var ea = subgroupShuffleUp(fa, 1u);
       var eb = subgroupShuffleUp(fb, 1u);
       if (lane == 0u) { ea = 1.0; eb = 0.0; }
       var h = ea * states[((b * geo.channels + c) * geo.nSeg + tile) * N + n] + eb;
       var hp: array<f32, I>;     // state before each step
-      for (var i = 0u; i < LI; i++) {
+      ${forItems(v, 'i', /* wgsl */ `
         hp[i] = h;
-        h = aa[i] * h + bb[i];
-      }
+        h = aa[i] * h + bb[i];`)}
       // adjoint: my lane maps x = a_{next} g_{next} (from the right) to a_{first} g_{first}: ra*x + rb
       var ra = 1.0;
       var rb = 0.0;
-      for (var ii = LI; ii > 0u; ii--) {
-        let i = ii - 1u;
+      ${forItems(v, 'i', /* wgsl */ `
         rb = aa[i] * (dyv[i] * s_C[bcLane + i] + rb);
-        ra = aa[i] * ra;
-      }
+        ra = aa[i] * ra;`, true)}
       scanDown(&ra, &rb, lane);
       var xa = subgroupShuffleDown(ra, 1u);
       var xb = subgroupShuffleDown(rb, 1u);
@@ -144,8 +135,7 @@ ${stageBC}
       var x = xa * gin + xb;
       gcarry[n] = subgroupShuffle(ra * gin + rb, 0u);
       var dAn = 0.0;
-      for (var ii = LI; ii > 0u; ii--) {
-        let i = ii - 1u;
+      ${forItems(v, 'i', /* wgsl */ `
         let Bv = s_B[bcLane + i];
         let g = dyv[i] * s_C[bcLane + i] + x;   // adjoint of h_t
         let e = g * hp[i] * aa[i];
@@ -155,45 +145,43 @@ ${stageBC}
         // my dB / dC contributions, into my own slots (my lanes read only their own since the staging barrier)
         s_a[laneBase + i] = g * dt[i] * uu[i];
         s_b[laneBase + i] = dyv[i] * (aa[i] * hp[i] + bb[i]);
-        x = aa[i] * g;
-      }
+        x = aa[i] * g;`, true)}
       dAacc[n] += dAn;
       workgroupBarrier();
-      // dB/dC summed over the R rows of my row group, one coalesced store per step
-      for (var q = rgLid; q < TL; q += R * S) {
-        let p = s_pos[posBase + q];
+      // dB/dC summed over the R rows of my row group, one store per step (in map-position order)
+      for (var m = rgLid; m < TL; m += R * S) {
+        let ap = access(dir, tile, m);
+        let p = ap.y;
         if (p >= 0) {
+          let sq = slotOf(u32(ap.x));
           var sb = 0.0;
           var sc = 0.0;
-          for (var rr = 0u; rr < LR; rr++) {
-            sb += s_a[(rg * R + rr) * ROWLEN + slotOf(q)];
-            sc += s_b[(rg * R + rr) * ROWLEN + slotOf(q)];
+          for (var rr = 0u; rr < R * geo.one; rr++) {
+            sb += s_a[(rg * R + rr) * ROWLEN + sq];
+            sc += s_b[(rg * R + rr) * ROWLEN + sq];
           }${storeBC}
         }
       }
-      workgroupBarrier();
-    }
-    for (var i = 0u; i < LI; i++) {
+      workgroupBarrier();`)}
+    ${forItems(v, 'i', /* wgsl */ `
       let dx = ddt[i] * dfac[i];
       dbiasAcc += dx;   // zero tokens too: their dt is softplus(bias)
       s_a[laneBase + i] = duv[i];
-      s_b[laneBase + i] = dx;
-    }
+      s_b[laneBase + i] = dx;`)}
     workgroupBarrier();
-    for (var j = 0u; j < LI; j++) {
-      let q = j * S + lane;
-      let p = s_pos[posBase + q];
-      if (p >= 0) { ddelta[(b * geo.channels + c) * geo.P + u32(p)] = s_b[rowBase + slotOf(q)]; }
-    }
+    ${forItems(v, 'j', /* wgsl */ `
+      let ap = access(dir, tile, j * S + lane);
+      let p = ap.y;
+      if (p >= 0) { ddelta[(b * geo.channels + c) * geo.P + u32(p)] = s_b[rowBase + slotOf(u32(ap.x))]; }`)}
     ${v.duSum ? /* wgsl */ `
-    for (var k = 0u; k < LNG; k++) {
+    for (var k = 0u; k < NG * geo.one; k++) {
       if (rg == k) {${storeDu}
       }
       storageBarrier();   // direction k's additions are visible to the next direction's
     }` : storeDu}
   }
   // per-channel partials: dA (N), dD, dDeltaBias, summed over the lanes
-  for (var n = 0u; n < LN; n++) {
+  for (var n = 0u; n < N * geo.one; n++) {
     let sA = subgroupAdd(dAacc[n]);
     if (lane == 0u) { dParams[(b * geo.channels + c) * NP + n] = sA; }
   }
@@ -204,5 +192,5 @@ ${stageBC}
     dParams[(b * geo.channels + c) * NP + N + 1u] = sBias;
   }
 }
-`);
+`;
 }

@@ -4,10 +4,14 @@
 // is TL = S*I consecutive steps; lane `lane` owns the I consecutive steps t0 + lane*I + i, so it folds
 // them into one affine map h -> a*h + b sequentially, and the S maps of a row are scanned once per tile
 // and state with subgroup shuffles (log2 S rounds): the recurrence costs a few instructions per step
-// instead of a full shuffle scan per step. Global memory is read and written coalesced (step q of the
-// tile by lane q % S) and transposed through workgroup memory (padded slots, no bank conflicts). The
-// R rows of a row group share a direction and a B/C group: positions and B/C tiles are loaded once
-// per row group. Everything baked into the text is a field of FoldVariant (the pipeline cache key).
+// instead of a full shuffle scan per step. Global memory is read and written through workgroup memory
+// (padded slots, no bank conflicts): with a plan, in the order of the map positions of the tile
+// (`tileOrder`, built per call by TILE_ORDER_WGSL), so that a column-major walk still reads and writes
+// whole memory sectors when its tile spans enough columns. The R rows of a row group share a direction
+// and a B/C group: B/C tiles are loaded once per row group.
+// On GPUs the per-lane loops are emitted unrolled with constant indices (the private arrays stay in
+// registers); on software adapters they stay loops bounded by a uniform (compile time, see
+// ShaderVariant.rolled in wgsl-common.ts). Everything baked into the text is a field of FoldVariant.
 
 export interface FoldVariant {
   /** subgroup size = lanes per row */
@@ -33,13 +37,16 @@ export interface FoldVariant {
   duSum: boolean;
   /** backward: dB/dC per-row-group partial sums (else float atomics by compare-exchange) */
   partial: boolean;
-  /** loop bounds from a uniform (see ShaderVariant.rolled in wgsl-common.ts) */
+  /** loops over a lane's steps stay loops bounded by a uniform (software adapters) */
   rolled: boolean;
   /** a third staging buffer s_c (the backward stages u, delta and dy at once) */
   threeBuffers: boolean;
 }
 
 export const foldKey = (v: FoldVariant) => JSON.stringify(v);
+
+/** Padded stride of a lane's I steps in workgroup memory: odd, so lane-strided reads hit distinct banks. */
+export const slotStride = (I: number) => (I % 2 === 1 ? I : I + 1);
 
 /** Uniform block of the fold kernels: 20 u32 (foldUniforms in webgpu-fold.ts writes them in this order). */
 export function foldPrelude(v: FoldVariant): string {
@@ -63,13 +70,11 @@ const N: u32 = ${v.N}u;
 const NB: u32 = ${v.NB}u;
 const ROWS: u32 = NG * R;
 const TL: u32 = S * I;
-const SLOT: u32 = I + 1u;        // padded stride of a lane's steps in workgroup memory
+const SLOT: u32 = ${slotStride(v.I)}u;    // padded stride of a lane's steps in workgroup memory
 const ROWLEN: u32 = S * SLOT;    // one row's tile in workgroup memory
 const NP: u32 = N + 2u;          // params row: A (N), D, deltaBias
-const HAS_PLAN: bool = ${v.hasPlan};
 const U_SHARED: bool = ${v.uShared};
 
-var<workgroup> s_pos: array<i32, 2u * NG * TL>;   // double-buffered by tile parity
 var<workgroup> s_a: array<f32, ROWS * ROWLEN>;
 var<workgroup> s_b: array<f32, ROWS * ROWLEN>;
 ${v.threeBuffers ? 'var<workgroup> s_c: array<f32, ROWS * ROWLEN>;' : ''}
@@ -86,11 +91,12 @@ fn softplus(x: f32) -> f32 {
   return log(1.0 + e);
 }
 
-// map position of step t of direction dir: -1 zero token, -2 past the end (identity step)
-fn posOf(dir: u32, t: u32) -> i32 {
-  if (t >= geo.L) { return -2; }
-  if (HAS_PLAN) { return idx[dir * geo.L + t]; }
-  return i32(t);
+// m-th access of the tile (in map-position order with a plan): (step offset q, position p);
+// p = -1 zero token, -2 past the end
+fn access(dir: u32, tile: u32, m: u32) -> vec2<i32> {
+  ${v.hasPlan
+    ? 'return tileOrder[(dir * geo.nTiles + tile) * TL + m];'
+    : 'if (geo.one == 0u) { return tileOrder[m]; }   // never: keeps the binding in the layout\n  let t = tile * TL + m;\n  if (t >= geo.L) { return vec2<i32>(i32(m), -2); }\n  return vec2<i32>(i32(m), i32(t));'}
 }
 
 // (a, b) <- inclusive scan over lanes of the maps h -> a*h + b (earlier lanes applied first)
@@ -119,6 +125,27 @@ fn scanDown(a: ptr<function, f32>, b: ptr<function, f32>, lane: u32) {
 `;
 }
 
+/**
+ * A loop over i in [0, I) (or reversed): rolled with a uniform bound, or unrolled into blocks with
+ * `const i = k` so every private-array index is a constant.
+ */
+export function forItems(v: FoldVariant, name: string, body: string, reverse = false): string {
+  if (v.rolled) {
+    return reverse
+      ? `for (var ${name}_r = I * geo.one; ${name}_r > 0u; ${name}_r--) { let ${name} = ${name}_r - 1u;${body}\n}`
+      : `for (var ${name} = 0u; ${name} < I * geo.one; ${name}++) {${body}\n}`;
+  }
+  const ks = Array.from({ length: v.I }, (_, k) => k);
+  if (reverse) ks.reverse();
+  return ks.map((k) => `{ const ${name} = ${k}u;${body}\n}`).join('\n');
+}
+
+/** A loop over n in [0, N) without barriers (rolled or unrolled like forItems). */
+export function forStates(v: FoldVariant, body: string): string {
+  if (v.rolled || v.N > 4) return `for (var n = 0u; n < N * geo.one; n++) {${body}\n}`;
+  return Array.from({ length: v.N }, (_, k) => `{ const n = ${k}u;${body}\n}`).join('\n');
+}
+
 /** Workgroup / row bookkeeping shared by both programs (inside main). */
 export const foldSetup = /* wgsl */ `
   let wg = wid.x + wid.y * geo.gridX;
@@ -145,59 +172,83 @@ export const foldSetup = /* wgsl */ `
   let bias = params[pr + N + 1u];
 `;
 
-/**
- * Positions of the tile for my row group, in the half of s_pos of the tile's parity: the other half may
- * still be read by the previous tile's stores, the one before was released by the previous barriers.
- * Ends with the barrier after which the positions are visible.
- */
-export const loadPositions = /* wgsl */ `
-    let posBase = ((tile & 1u) * NG + rg) * TL;
-    for (var q = rgLid; q < TL; q += R * S) { s_pos[posBase + q] = posOf(dir, t0 + q); }
-    workgroupBarrier();
-`;
-
-/** Stages B/C of states n0 .. n0+NB-1 of my row group's tile (coalesced over q). */
+/** Stages B/C of states n0 .. n0+NB-1 of my row group's tile. */
 const stageBCBody = (n0: string) => /* wgsl */ `
-        for (var q = rgLid; q < NB * TL; q += R * S) {
-          let m = q / TL;
-          let qq = q % TL;
-          let p = s_pos[posBase + qq];
+        for (var e = rgLid; e < NB * TL; e += R * S) {
+          let mb = e / TL;
+          let ap = access(dir, tile, e % TL);
+          let p = ap.y;
           var bv = 0.0;
           var cv = 0.0;
-          if (p >= 0 && ${n0} + m < N) {
-            let o = ((b * geo.G + grp) * N + ${n0} + m) * geo.P + u32(p);
+          if (p >= 0 && ${n0} + mb < N) {
+            let o = ((b * geo.G + grp) * N + ${n0} + mb) * geo.P + u32(p);
             bv = Bm[o];
             cv = Cm[o];
           }
-          s_B[bcBase + m * ROWLEN + slotOf(qq)] = bv;
-          s_C[bcBase + m * ROWLEN + slotOf(qq)] = cv;
+          s_B[bcBase + mb * ROWLEN + slotOf(u32(ap.x))] = bv;
+          s_C[bcBase + mb * ROWLEN + slotOf(u32(ap.x))] = cv;
         }`;
 
 /** The first B/C round, staged together with the rows' inputs (before the same barrier). */
 export const stageFirstBC = stageBCBody('0u');
 
-/** Inside the loop over n: the next B/C round at every NB-th state (uniform condition), after the first. */
-export const stageBC = /* wgsl */ `
+/**
+ * The loop over the states n: when all N states fit one B/C round (staged with the inputs), a plain
+ * loop without barriers (unrolled on GPUs for N <= 4); else a rolled loop that stages the next round
+ * at every NB-th state (uniform condition). `body` may use n and bcLane (my lane's B/C slots).
+ */
+export function forStatesStaged(v: FoldVariant, body: string): string {
+  if (v.N <= v.NB) return forStates(v, `\n      let bcLane = bcBase + n * ROWLEN + lane * SLOT;${body}`);
+  return /* wgsl */ `for (var n = 0u; n < N * geo.one; n++) {
       let nb = n % NB;
       if (nb == 0u && n > 0u) {
         workgroupBarrier();${stageBCBody('n')}
         workgroupBarrier();
       }
-      let bcLane = bcBase + nb * ROWLEN + lane * SLOT;
-`;
-
-/** Replaces the loop-bound placeholders LI / LN / LR / LNG (constants, or times the uniform 1 when rolled). */
-export function foldBounds(v: FoldVariant, code: string): string {
-  const b = (c: string) => (v.rolled ? `(${c} * geo.one)` : c);
-  return code
-    .replace(/\bLI\b/g, b('I'))
-    .replace(/\bLN\b/g, b('N'))
-    .replace(/\bLR\b/g, b('R'))
-    .replace(/\bLNG\b/g, b('NG'));
+      let bcLane = bcBase + nb * ROWLEN + lane * SLOT;${body}
+    }`;
 }
 
 /** Workgroup memory of a fold program, in bytes (`buffers`: 2 forward, 3 backward). */
 export function foldSharedBytes(t: { S: number; I: number; R: number; NG: number; NB: number }, buffers: number): number {
-  const rowLen = t.S * (t.I + 1);
-  return 4 * (2 * t.NG * t.S * t.I + buffers * t.NG * t.R * rowLen + 2 * t.NG * t.NB * rowLen);
+  const rowLen = t.S * slotStride(t.I);
+  return 4 * (buffers * t.NG * t.R * rowLen + 2 * t.NG * t.NB * rowLen);
+}
+
+/**
+ * tileOrder (K, nTiles*TL) of (step offset q, position p) pairs: the accesses of each tile of each
+ * direction sorted by map position (ties by offset), so that staged loads and stores walk memory in
+ * address order. Past the end of the sequence: p = -2.
+ */
+export function tileOrderWgsl(TL: number): string {
+  return /* wgsl */ `
+struct Sizes { K: u32, L: u32, nTiles: u32, gridX: u32 }
+@group(0) @binding(0) var<uniform> sz: Sizes;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> order: array<vec2<i32>>;
+const TL: u32 = ${TL}u;
+var<workgroup> keys: array<i32, TL>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let w = wid.x + wid.y * sz.gridX;   // (direction, tile)
+  if (w >= sz.K * sz.nTiles) { return; }
+  let k = w / sz.nTiles;
+  let t0 = (w % sz.nTiles) * TL;
+  for (var q = lid; q < TL; q += 256u) {
+    var p = -2;
+    if (t0 + q < sz.L) { p = idx[k * sz.L + t0 + q]; }
+    keys[q] = p;
+  }
+  workgroupBarrier();
+  for (var q = lid; q < TL; q += 256u) {
+    let p = keys[q];
+    var rank = 0u;
+    for (var q2 = 0u; q2 < TL; q2++) {
+      let p2 = keys[q2];
+      if (p2 < p || (p2 == p && q2 < q)) { rank++; }
+    }
+    order[w * TL + rank] = vec2<i32>(i32(q), p);
+  }
+}
+`;
 }

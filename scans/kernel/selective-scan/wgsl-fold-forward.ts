@@ -1,32 +1,30 @@
-// WGSL forward of the fold kernels (layout in wgsl-fold-common.ts). Per tile: positions, u and delta
-// staged coalesced and read back as I consecutive steps per lane; per state n: each lane folds its
+// WGSL forward of the fold kernels (layout in wgsl-fold-common.ts). Per tile: u and delta staged (in
+// map-position order) and read back as I consecutive steps per lane; per state n: each lane folds its
 // steps (a = exp(dt*A), b = dt*B*u) into one map, the maps are scanned across the lanes (exclusive:
 // the state entering each lane's first step), seeded by the state carried from the previous tile,
 // and each lane re-runs its steps to accumulate y += C*h. The state entering every `seg`-th step is
-// stored (the backward's recompute seeds). y leaves through workgroup memory, coalesced; with ySum the
-// NG row groups (the K directions of the same channels, walking their tiles in lockstep) add their y
-// into the shared map-order row one direction after the other (storage barriers between), so the
-// merge 'sum' needs neither atomics nor per-direction copies.
-// Bindings: 1 u, 2 delta, 3 params (K*D, N+2) = [A | D | deltaBias], 4 B, 5 C, 6 index, 7 y, 8 states.
-import { foldBounds, foldPrelude, foldSetup, loadPositions, stageBC, stageFirstBC, type FoldVariant } from './wgsl-fold-common.ts';
+// stored (the backward's recompute seeds). y leaves through workgroup memory; with ySum the NG row
+// groups (the K directions of the same channels, walking their tiles in lockstep) add their y into
+// the shared map-order row one direction after the other (storage barriers between), so the merge
+// 'sum' needs neither atomics nor per-direction copies.
+// Bindings: 1 u, 2 delta, 3 params (K*D, N+2) = [A | D | deltaBias], 4 B, 5 C, 6 tileOrder, 7 y, 8 states.
+import { forItems, forStatesStaged, foldPrelude, foldSetup, stageFirstBC, type FoldVariant } from './wgsl-fold-common.ts';
 
 export function foldForwardWgsl(v: FoldVariant): string {
-  const store = /* wgsl */ `
-        for (var j = 0u; j < LI; j++) {
-          let q = j * S + lane;
-          let p = s_pos[posBase + q];
+  const store = forItems(v, 'j', /* wgsl */ `
+          let ap = access(dir, tile, j * S + lane);
+          let p = ap.y;
           if (p >= 0) {
             let o = (b * geo.outRows + outRow) * geo.outLen + u32(p);
-            ${v.ySum ? 'y[o] = y[o] + s_a[rowBase + slotOf(q)];' : 'y[o] = s_a[rowBase + slotOf(q)];'}
-          }
-        }`;
-  return foldBounds(v, /* wgsl */ `${foldPrelude(v)}
+            ${v.ySum ? 'y[o] = y[o] + s_a[rowBase + slotOf(u32(ap.x))];' : 'y[o] = s_a[rowBase + slotOf(u32(ap.x))];'}
+          }`);
+  return /* wgsl */ `${foldPrelude(v)}
 @group(0) @binding(1) var<storage, read> u_in: array<f32>;
 @group(0) @binding(2) var<storage, read> delta_in: array<f32>;
 @group(0) @binding(3) var<storage, read> params: array<f32>;
 @group(0) @binding(4) var<storage, read> Bm: array<f32>;
 @group(0) @binding(5) var<storage, read> Cm: array<f32>;
-@group(0) @binding(6) var<storage, read> idx: array<i32>;
+@group(0) @binding(6) var<storage, read> tileOrder: array<vec2<i32>>;
 @group(0) @binding(7) var<storage, read_write> y: array<f32>;
 @group(0) @binding(8) var<storage, read_write> states: array<f32>;
 
@@ -36,50 +34,47 @@ ${foldSetup}
   var outRow = c;
   if (${v.ySum}) { outRow = c % geo.Dk; }
   var carry: array<f32, N>;
-  for (var n = 0u; n < LN; n++) { carry[n] = 0.0; }
+  for (var n = 0u; n < N * geo.one; n++) { carry[n] = 0.0; }
   for (var tile = 0u; tile < geo.nTiles; tile++) {
     let t0 = tile * TL;
-${loadPositions}
-    for (var j = 0u; j < LI; j++) {
-      let q = j * S + lane;
-      let p = s_pos[posBase + q];
+    workgroupBarrier();   // the previous tile's stores have read s_a
+    ${forItems(v, 'j', /* wgsl */ `
+      let ap = access(dir, tile, j * S + lane);
+      let p = ap.y;
       var uv = 0.0;
       var dv = 0.0;
       if (p >= 0) {
         uv = u_in[(b * geo.uRows + uRow) * geo.P + u32(p)];
         dv = delta_in[(b * geo.channels + c) * geo.P + u32(p)];
       }
-      s_a[rowBase + slotOf(q)] = uv;
-      s_b[rowBase + slotOf(q)] = dv;
-    }${stageFirstBC}
+      s_a[rowBase + slotOf(u32(ap.x))] = uv;
+      s_b[rowBase + slotOf(u32(ap.x))] = dv;`)}
+${stageFirstBC}
     workgroupBarrier();
     var uu: array<f32, I>;
     var dt: array<f32, I>;
     var yacc: array<f32, I>;
-    for (var i = 0u; i < LI; i++) {
+    ${forItems(v, 'i', /* wgsl */ `
       let x = s_b[laneBase + i] + bias;
       var d = x;
       ${v.softplus ? 'd = softplus(x);' : ''}
-      if (s_pos[posBase + lane * I + i] == -2) { d = 0.0; }   // past the end: identity step
+      if (t0 + lane * I + i >= geo.L) { d = 0.0; }   // past the end: identity step
       uu[i] = s_a[laneBase + i];
       dt[i] = d;
-      yacc[i] = Dc * uu[i];
-    }
-    for (var n = 0u; n < LN; n++) {
-${stageBC}
+      yacc[i] = Dc * uu[i];`)}
+    ${forStatesStaged(v, /* wgsl */ `
       let An = params[pr + n];
       var aa: array<f32, I>;
       var bb: array<f32, I>;
       var fa = 1.0;
       var fb = 0.0;
-      for (var i = 0u; i < LI; i++) {
+      ${forItems(v, 'i', /* wgsl */ `
         let a = exp(dt[i] * An);
         let bv = dt[i] * s_B[bcLane + i] * uu[i];
         aa[i] = a;
         bb[i] = bv;
         fa = a * fa;
-        fb = a * fb + bv;
-      }
+        fb = a * fb + bv;`)}
       scanUp(&fa, &fb, lane);
       var ea = subgroupShuffleUp(fa, 1u);
       var eb = subgroupShuffleUp(fb, 1u);
@@ -89,21 +84,19 @@ ${stageBC}
       let ts = t0 + lane * I;
       if (ts < geo.L && ts % geo.seg == 0u) { states[((b * geo.channels + c) * geo.nSeg + ts / geo.seg) * N + n] = h; }
       carry[n] = subgroupShuffle(fa * h0 + fb, S - 1u);
-      for (var i = 0u; i < LI; i++) {
+      ${forItems(v, 'i', /* wgsl */ `
         h = aa[i] * h + bb[i];
-        yacc[i] += s_C[bcLane + i] * h;
-      }
-    }
+        yacc[i] += s_C[bcLane + i] * h;`)}`)}
     // my lanes wrote and read only their own slots of s_a since the staging barrier
-    for (var i = 0u; i < LI; i++) { s_a[laneBase + i] = yacc[i]; }
+    ${forItems(v, 'i', 's_a[laneBase + i] = yacc[i];')}
     workgroupBarrier();
     ${v.ySum ? /* wgsl */ `
-    for (var k = 0u; k < LNG; k++) {
+    for (var k = 0u; k < NG * geo.one; k++) {
       if (rg == k) {${store}
       }
       storageBarrier();   // direction k's additions are visible to the next direction's
     }` : store}
   }
 }
-`);
+`;
 }
