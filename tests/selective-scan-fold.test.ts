@@ -13,6 +13,7 @@ import { scans } from '../scans/index.ts';
 import type { ScanPlan } from '../scans/plan.ts';
 import { selectiveScan, type SelectiveScanInputs } from '../scans/kernel/selective-scan/index.ts';
 import { inputList, inputNames, randomPlan, withInputs } from './selective-scan-oracle.ts';
+import { defaultFold } from '../scans/kernel/selective-scan/webgpu-fold.ts';
 
 interface Arrays { shapes: Record<string, number[]>; values: Record<string, Float32Array> }
 
@@ -62,8 +63,22 @@ const CASES: FoldCase[] = [
   { title: "cross plan 6x6, lockstep forward only, 4 rows per group forward / 2 backward", env: { SSMV_SCAN_LOCKSTEP: 'fwd', SSMV_SCAN_FOLD: '8,4,4,2' }, batch: 1, K: 4, D: 4, N: 1, G: 4, plan: cross(6, 6), shared: true },
   { title: "random plan with gaps and zero tokens (merge 'sum', shared u, 2 groups per direction), lockstep", env: { SSMV_SCAN_LOCKSTEP: '1', SSMV_SCAN_NB: '1' }, batch: 2, K: 3, D: 4, N: 2, G: 6, plan: (rng) => randomPlan(rng, 5, 8, 3, 70, 'sum', false), shared: true },
   { title: "random plan with gaps (merge 'none', shared u), K-sum of du", env: { SSMV_SCAN_LOCKSTEP: '0' }, batch: 2, K: 3, D: 4, N: 1, G: 3, plan: (rng) => randomPlan(rng, 5, 8, 3, 70, 'none', false), shared: true },
+  { title: "cross plan 28x5 with the default plan tiling (7 steps per lane forward and backward: a tile is 8 columns)", env: {}, batch: 1, K: 4, D: 2, N: 1, G: 4, plan: cross(28, 5), shared: true },
   { title: "random plan (merge 'none', per-direction u), lockstep off by default", env: {}, batch: 2, K: 2, D: 4, N: 1, G: 2, plan: (rng) => randomPlan(rng, 6, 7, 2, 45, 'none', false), shared: false },
 ];
+
+test('default fold tiling with a plan: whole 8-column tiles up to the cap, backward tile a multiple of the forward one', (t) => {
+  const geometry = (H: number, mode: 'sum' | 'direct') => ({ mapH: H, mode }) as Parameters<typeof defaultFold>[0];
+  for (const S of [16, 32, 64]) {
+    for (let H = 1; H <= 300; H++) {
+      const [If, Ib] = defaultFold(geometry(H, 'sum'), S);
+      t.true((S * Ib) % If === 0, `S ${S} H ${H}: backward tile ${S * Ib} is not a multiple of the forward's ${If}`);
+      if (If < 28) t.true(S * If >= 8 * H, `S ${S} H ${H}: forward tile ${S * If} shorter than 8 columns`);
+      t.true(If >= 4 && If <= 28);
+    }
+  }
+  t.deepEqual(defaultFold(geometry(56, 'direct'), 32), [8, 4, 8], 'no plan: the unfused defaults');
+});
 
 const onWebgpu = TEST_BACKENDS.includes('webgpu');
 if (onWebgpu) test.after.always(() => releaseGpu());

@@ -48,6 +48,9 @@ export interface ScanGeometry {
   L: number;
   /** positions of the map tensors (H*W with a plan, = L without) */
   P: number;
+  /** rows of the plan's map (plan.H; 1 without a plan): a column-major walk needs 8*H steps per tile
+   *  to read whole 32-byte memory sectors (tiling only) */
+  mapH: number;
   /** 1 when u is (B, D, P) shared by the K directions, 0 when u has K*D channels */
   uShared: number;
   /** rows of y: D for 'sum', K*D otherwise */

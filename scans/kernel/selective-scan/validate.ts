@@ -128,7 +128,7 @@ export function validateScan(inputs: SelectiveScanInputs, options: SelectiveScan
   if (!Number.isInteger(lb) || lb < 0) fail(`localBackward must be a positive integer window (or 0/undefined for off), got ${lb}`);
   const outRows = mode === 'sum' ? channels / K : channels;
   return {
-    batch, channels, N, G, K, L, P, uShared, outRows, mode, multiVisit, coverAll,
+    batch, channels, N, G, K, L, P, mapH: plan ? plan.H : 1, uShared, outRows, mode, multiVisit, coverAll,
     deltaSoftplus: !!options.deltaSoftplus,
     localBackward: lb,
   };

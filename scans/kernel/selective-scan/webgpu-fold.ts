@@ -56,11 +56,24 @@ function envInts(name: string, min: number, max: number): number[] | null {
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
- * Defaults: I = 8 steps per lane forward, 4 backward (its per-step registers are twice the forward's),
- * 8 rows per workgroup (lockstep: 8/K rows per direction); measured on an H200 (BENCHMARKS.md).
+ * Default steps per lane (forward, backward) and rows per workgroup. Without a plan: I = 8 forward, 4
+ * backward (its per-step registers are twice the forward's), 8 rows. With a plan, the forward tile
+ * S*I covers 8 columns of the map (8*H steps), so a column-major walk, read in map-position order,
+ * loads whole 32-byte sectors (8 floats of a map row); capped at 28 steps (workgroup memory), at least
+ * 4; the backward takes 7 steps when that divides the forward's (its states are stored every S*Ib
+ * steps, a multiple of the forward tile), else 4, else the forward's. Measured on an H200 for the
+ * cross plan (BENCHMARKS.md): B64 K4 D192 N1 L3136 forward+backward 6.1 ms with (14, 7) against 7.4
+ * with (8, 4); B64 K4 D384 L784 2.2 ms with (7, 7).
  */
+export function defaultFold(g: ScanGeometry, S: number): [number, number, number] {
+  if (g.mode === 'direct') return [8, 4, 8];
+  const If = Math.min(28, Math.max(4, Math.ceil((8 * g.mapH) / S)));
+  const Ib = [7, 4, If].find((i) => (S * i) % If === 0) ?? If;
+  return [If, Ib, 8];
+}
+
 export function chooseFoldTiling(g: ScanGeometry, limits: GPUSupportedLimits, S: number): FoldTiling {
-  const [If, Ib, Rf, Rb = Rf] = envInts('SSMV_SCAN_FOLD', 3, 4) ?? [8, 4, 8];
+  const [If, Ib, Rf, Rb = Rf] = envInts('SSMV_SCAN_FOLD', 3, 4) ?? defaultFold(g, S);
   const nbEnv = envInts('SSMV_SCAN_NB', 1, 1)?.[0] ?? g.N;
   const lockEnv = process.env.SSMV_SCAN_LOCKSTEP;
   if (lockEnv && !['0', '1', 'fwd', 'bwd'].includes(lockEnv)) throw new Error(`SSMV_SCAN_LOCKSTEP must be 0, 1, fwd or bwd, got '${lockEnv}'`);
@@ -70,7 +83,8 @@ export function chooseFoldTiling(g: ScanGeometry, limits: GPUSupportedLimits, S:
   const pass = (I: number, Rmax: number, backward: boolean): FoldPass => {
     const merged = backward ? g.uShared === 1 : g.mode === 'sum';
     const forced = lockEnv === '1' || lockEnv === (backward ? 'bwd' : 'fwd');
-    const lockstep = g.mode !== 'direct' && g.K > 1 && merged && (forced || (!lockEnv && g.K <= Rmax));
+    // lockstep only on request: per-direction rows + the K-sum pass were 1.3-3x faster on the H200
+    const lockstep = g.mode !== 'direct' && g.K > 1 && merged && forced;
     const NG = lockstep ? g.K : 1;
     const perGroup = lockstep ? Math.max(1, Math.floor(Rmax / g.K)) : Rmax;
     const buffers = backward ? 3 : 2;
