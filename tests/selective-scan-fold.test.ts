@@ -64,6 +64,7 @@ const CASES: FoldCase[] = [
   { title: "random plan with gaps and zero tokens (merge 'sum', shared u, 2 groups per direction), lockstep", env: { SSMV_SCAN_LOCKSTEP: '1', SSMV_SCAN_NB: '1' }, batch: 2, K: 3, D: 4, N: 2, G: 6, plan: (rng) => randomPlan(rng, 5, 8, 3, 70, 'sum', false), shared: true },
   { title: "random plan with gaps (merge 'none', shared u), K-sum of du", env: { SSMV_SCAN_LOCKSTEP: '0' }, batch: 2, K: 3, D: 4, N: 1, G: 3, plan: (rng) => randomPlan(rng, 5, 8, 3, 70, 'none', false), shared: true },
   { title: "cross plan 28x5 with the default plan tiling (7 steps per lane forward and backward: a tile is 8 columns)", env: {}, batch: 1, K: 4, D: 2, N: 1, G: 4, plan: cross(28, 5), shared: true },
+  { title: "cross plan 64x3 with the default plan tiling (a tall map: the forward tile capped at 28 steps per lane, the backward one doubled where it is shorter than two columns)", env: {}, batch: 1, K: 4, D: 8, N: 2, G: 4, plan: cross(64, 3), shared: true },
   { title: "random plan (merge 'none', per-direction u), lockstep off by default", env: {}, batch: 2, K: 2, D: 4, N: 1, G: 2, plan: (rng) => randomPlan(rng, 6, 7, 2, 45, 'none', false), shared: false },
 ];
 
@@ -77,7 +78,7 @@ test('default fold tiling with a plan: whole 8-column tiles up to the cap, backw
       t.true(If >= 4 && If <= 28);
     }
   }
-  t.deepEqual(defaultFold(geometry(56, 'direct'), 32), [8, 4, 8], 'no plan: the unfused defaults');
+  t.deepEqual(defaultFold(geometry(56, 'direct'), 32), [8, 4, 8, 8], 'no plan: the unfused defaults');
 });
 
 const onWebgpu = TEST_BACKENDS.includes('webgpu');

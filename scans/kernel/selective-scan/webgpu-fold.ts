@@ -61,15 +61,18 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  * S*I covers 8 columns of the map (8*H steps), so a column-major walk, read in map-position order,
  * loads whole 32-byte sectors (8 floats of a map row); capped at 28 steps (workgroup memory), at least
  * 4; the backward takes 7 steps when that divides the forward's (its states are stored every S*Ib
- * steps, a multiple of the forward tile), else 4, else the forward's. Measured on an H200 for the
- * cross plan (BENCHMARKS.md): B64 K4 D192 N1 L3136 forward+backward 6.1 ms with (14, 7) against 7.4
- * with (8, 4); B64 K4 D384 L784 2.2 ms with (7, 7).
+ * steps, a multiple of the forward tile), else 4, else the forward's; when that tile is shorter than
+ * two map columns (large maps) the backward takes twice the steps on 4 rows (its workgroup memory).
+ * Measured on an H200 for the cross plan (BENCHMARKS.md), forward+backward GPU ms: B64 K4 D192 N1
+ * L3136 6.1 with (14, 7) against 7.4 with (8, 4) and 8.0 with (14, 14 on 2 rows); B64 K4 D384 L784
+ * 2.2 with (7, 7); B8 K4 D192 L50176 31.5 with (28, 14 on 4 rows) against 43.6 with (28, 7).
  */
-export function defaultFold(g: ScanGeometry, S: number): [number, number, number] {
-  if (g.mode === 'direct') return [8, 4, 8];
+export function defaultFold(g: ScanGeometry, S: number): [number, number, number, number] {
+  if (g.mode === 'direct') return [8, 4, 8, 8];
   const If = Math.min(28, Math.max(4, Math.ceil((8 * g.mapH) / S)));
   const Ib = [7, 4, If].find((i) => (S * i) % If === 0) ?? If;
-  return [If, Ib, 8];
+  if (S * Ib < 2 * g.mapH && 2 * Ib <= 14 && (S * 2 * Ib) % If === 0) return [If, 2 * Ib, 8, 4];
+  return [If, Ib, 8, 8];
 }
 
 export function chooseFoldTiling(g: ScanGeometry, limits: GPUSupportedLimits, S: number): FoldTiling {
