@@ -2,8 +2,8 @@
 // YOLO route of `ssmv train` (cli/train.ts sends task=detect here when the model is a Mamba-YOLO or
 // head=yolo). Keys are ultralytics' (ssmv train task=detect model=mamba_yolo_t --help lists them).
 // Exit code 0 completed (or stopped by patience), 130 interrupted, 1 stopped on a NaN loss.
-import { parseArgs, formatHelp, UsageError } from './args.ts';
 import { YOLO_TRAIN_SCHEMA, yoloConfigFrom } from '../train/yolo/config.ts';
+import { parseTrainArgs } from '../train/config-args.ts';
 import { isMambaYolo } from '../backbones/mamba-yolo.ts';
 
 /** the value of `key` in ultralytics (`key=v`) or timm (`--key v`, `--key=v`) grammar */
@@ -25,20 +25,10 @@ export function isYoloRun(argv: readonly string[]): boolean {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, YOLO_TRAIN_SCHEMA, 'train');
-  if (args.help) {
-    process.stdout.write(formatHelp('train', 'ssmv train task=detect model=mamba_yolo_t data=<dataset.yaml | instances.json | VOCdevkit> [key=value ...]', YOLO_TRAIN_SCHEMA));
-    return 0;
-  }
-  if (args.positionals.length) throw new UsageError(`unexpected argument '${args.positionals[0]}': keys are key=value (see ssmv train task=detect --help)`);
-  let cfg;
-  try {
-    cfg = yoloConfigFrom(args.values);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const args = parseTrainArgs(argv, YOLO_TRAIN_SCHEMA, 'ssmv train task=detect model=mamba_yolo_t data=<dataset.yaml | instances.json | VOCdevkit> [key=value ...]', 'ssmv train task=detect --help', yoloConfigFrom);
+  if (!args) return 0; // --help
   const { trainYolo } = await import('../train/yolo/trainer.ts');
-  const r = await trainYolo(cfg, { given: args.given, handleSigint: true });
+  const r = await trainYolo(args.cfg, { given: args.given, handleSigint: true });
   const last = r.history[r.history.length - 1];
   process.stdout.write([
     `${r.reason}: ${r.history.length} epochs in ${r.seconds.toFixed(1)} s on ${r.backend.backend}`,

@@ -2,8 +2,9 @@
 // recipe item is a key (ssmv train --help), defaults are VMamba's ImageNet recipe. Progress goes to
 // stderr, the final table to stdout. Exit code 0 completed, 130 interrupted (Ctrl-C, checkpoint
 // saved), 1 stopped on a NaN loss or an error.
-import { parseArgs, formatHelp, UsageError } from './args.ts';
+import { UsageError } from './args.ts';
 import { TRAIN_SCHEMA, trainConfigFrom } from '../train/config.ts';
+import { parseTrainArgs } from '../train/config-args.ts';
 
 export async function run(argv: string[]): Promise<number> {
   // task=detect with a Mamba-YOLO model (or head=yolo): the ultralytics recipe, cli/train-yolo.ts
@@ -18,22 +19,12 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`task=${task} needs a head: head=${task === 'detect' ? 'mask_rcnn' : 'upernet'} with any backbone model=<name>` +
       (task === 'detect' ? ', or a Mamba-YOLO model (model=mamba_yolo_t|b|l, or head=yolo)' : ''));
   }
-  const args = parseArgs(argv, TRAIN_SCHEMA, 'train');
-  if (args.help) {
-    process.stdout.write(formatHelp('train', 'ssmv train task=classify model=<name> data=<ImageFolder root> [key=value ...]', TRAIN_SCHEMA));
-    return 0;
-  }
-  if (args.positionals.length) throw new UsageError(`unexpected argument '${args.positionals[0]}': keys are key=value (see ssmv train --help)`);
-  let cfg;
-  try {
-    cfg = trainConfigFrom(args.values);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const args = parseTrainArgs(argv, TRAIN_SCHEMA, 'ssmv train task=classify model=<name> data=<ImageFolder root> [key=value ...]', 'ssmv train --help', trainConfigFrom);
+  if (!args) return 0; // --help
   const [{ trainClassifier }, { registryDeps }, { runSummary }] = await Promise.all([
     import('../train/classify.ts'), import('../train/classify-deps.ts'), import('../train/report.ts'),
   ]);
-  const r = await trainClassifier(cfg, { deps: registryDeps(), given: args.given, handleSigint: true });
+  const r = await trainClassifier(args.cfg, { deps: registryDeps(), given: args.given, handleSigint: true });
   process.stdout.write(runSummary(r));
   return r.reason === 'completed' ? 0 : r.reason === 'interrupted' ? 130 : 1;
 }

@@ -2,18 +2,18 @@
 // resumed), opens the data and builds the model BEFORE creating the run directory (bad input leaves
 // nothing behind), then wires optimizer, schedule, EMA and the callbacks around the Trainer.
 import { join, dirname } from 'node:path';
-import { tf } from '../core/tf.ts';
 import { setBackend, type BackendInfo } from '../core/backend.ts';
-import { globalRng, manualSeed } from '../core/rng.ts';
+import { manualSeed } from '../core/rng.ts';
 import { checkTrainConfig, resolveLr, type TrainConfig } from './config.ts';
 import type { BatchSource } from './data.ts';
 import type { Classifier } from './evaluate.ts';
 import { AdamW, SGD, paramGroups, type Optimizer } from './optim/index.ts';
 import { cosineFromEpochs, type LrSchedule } from './schedule.ts';
 import { ModelEma } from './ema.ts';
-import { Trainer, type Callback, type EpochMetrics, type StopReason } from './trainer.ts';
+import { Trainer, fitTimed, type Callback, type EpochMetrics, type StopReason } from './trainer.ts';
 import { incrementRunDir } from './run-dir.ts';
-import { loadCheckpointInto, readCheckpointMeta, writeJsonAtomic, type CheckpointMeta } from './checkpoint.ts';
+import { writeJsonAtomic } from './checkpoint.ts';
+import { resumeConfig, restoreTrainer } from './resume.ts';
 import { RunLog } from './callbacks/log.ts';
 import { EmaCallback } from './callbacks/ema.ts';
 import { CheckpointCallback } from './callbacks/checkpoint.ts';
@@ -67,16 +67,7 @@ export interface ClassifyResult {
 export const RESUME_OVERRIDABLE = ['epochs', 'workers', 'backend', 'log_interval', 'plots', 'data', 'resume'];
 
 export async function trainClassifier(cfgIn: TrainConfig, o: ClassifyOptions): Promise<ClassifyResult> {
-  let cfg = cfgIn;
-  let resume: { prefix: string; meta: CheckpointMeta } | null = null;
-  if (cfg.resume) {
-    resume = readCheckpointMeta(cfg.resume);
-    const saved = resume.meta.config as unknown as TrainConfig;
-    const changed = [...(o.given ?? [])].filter((k) => !RESUME_OVERRIDABLE.includes(k) && JSON.stringify((cfg as unknown as Record<string, unknown>)[k]) !== JSON.stringify((saved as unknown as Record<string, unknown>)[k]));
-    if (changed.length) throw new Error(`resume continues the saved run exactly; ${changed.join(', ')} cannot change (only ${RESUME_OVERRIDABLE.filter((k) => k !== 'resume').join(', ')} can)`);
-    cfg = { ...saved, resume: cfg.resume };
-    for (const k of o.given ?? []) if (RESUME_OVERRIDABLE.includes(k)) (cfg as unknown as Record<string, unknown>)[k] = (cfgIn as unknown as Record<string, unknown>)[k];
-  }
+  const { cfg, resume } = resumeConfig(cfgIn, o.given, RESUME_OVERRIDABLE);
   checkTrainConfig(cfg);
   const backend = await setBackend(cfg.backend);
   manualSeed(cfg.seed);
@@ -124,12 +115,7 @@ export async function trainClassifier(cfgIn: TrainConfig, o: ClassifyOptions): P
     model, optimizer, schedule, train: data.train, val: cfg.val ? data.val ?? undefined : undefined,
     epochs: cfg.epochs, accum: cfg.accum, clipGrad: cfg.clip_grad, smoothing: cfg.smoothing, logInterval: cfg.log_interval,
   });
-  if (resume) {
-    loadCheckpointInto(resume.prefix, resume.meta, { model, ema: ema?.module ?? null, optimizer });
-    trainer.state = structuredClone(resume.meta.state);
-    globalRng.setState(resume.meta.rng);
-    log.info(`resumed from ${resume.prefix} at epoch ${trainer.state.epoch + 1}, batch ${trainer.state.batch}, update ${trainer.state.step}`);
-  }
+  if (resume) restoreTrainer(trainer, resume, { model, ema: ema?.module ?? null, optimizer }, log);
   const checkpoint = new CheckpointCallback({ dir, modelName: cfg.model, config: cfg as unknown as Record<string, unknown>, ema, savePeriod: cfg.save_period, log });
   trainer.callbacks.push(
     ...(o.handleSigint ? [new InterruptCallback(err, join(dir, 'last'))] : []),
@@ -141,16 +127,10 @@ export async function trainClassifier(cfgIn: TrainConfig, o: ClassifyOptions): P
     ...(o.callbacks ?? []),
   );
 
-  const t0 = performance.now();
-  let reason: StopReason;
-  try {
-    reason = await trainer.fit();
-  } finally {
+  const { reason, seconds } = await fitTimed(trainer, log, async () => {
     await data.train.close?.();
     await data.val?.close?.();
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  log.file(`end: ${reason}${trainer.stopMessage ? ` (${trainer.stopMessage})` : ''} after ${seconds.toFixed(1)} s; tensors in memory ${tf.memory().numTensors}`);
+  });
   const bestRow = trainer.state.history.find((m) => m.epoch === trainer.state.bestEpoch);
   const emaWon = bestRow !== undefined && (bestRow['metrics/accuracy_top1_ema'] ?? -1) > (bestRow['metrics/accuracy_top1'] ?? -1);
   const result: ClassifyResult = {

@@ -6,8 +6,9 @@
 // smoothing 0.1, Mixup 0.8 / CutMix 1.0, RandAugment m9, random erasing 0.25, EMA 0.9999, grad clip 5.
 import type { ArgSchema, ArgSpec } from '../cli/args.ts';
 import { BACKEND_NAMES } from '../core/backend.ts';
+import { configFromSchema, keyError as bad, RUN_OUTPUT_SPECS, schemaDefaults, spec, type RunOutputConfig } from './config-schema.ts';
 
-export interface TrainConfig {
+export interface TrainConfig extends RunOutputConfig {
   task: 'classify';
   model: string;
   data: string;
@@ -53,16 +54,9 @@ export interface TrainConfig {
   model_ema: boolean;
   model_ema_decay: number;
   model_ema_warmup: boolean;
-  project: string;
-  name: string;
-  exist_ok: boolean;
-  save_period: number;
-  log_interval: number;
   val: boolean;
   plots: boolean;
 }
-
-const spec = (type: ArgSpec['type'], dflt: unknown, help: string, choices?: readonly string[]): ArgSpec => ({ type, default: dflt, help, ...(choices ? { choices } : {}) });
 
 /** every key of TrainConfig with its type, default and help (the CLI schema) */
 export const TRAIN_SCHEMA = {
@@ -111,31 +105,22 @@ export const TRAIN_SCHEMA = {
   model_ema: spec('boolean', true, 'keep and evaluate an EMA of the weights'),
   model_ema_decay: spec('number', 0.9999, 'EMA decay'),
   model_ema_warmup: spec('boolean', false, 'EMA decay warmup (timm ModelEmaV3 use_warmup; for short runs)'),
-  project: spec('string', 'runs', 'parent folder of run directories'),
-  name: spec('string', 'train', 'run directory name (train, train2, ... unless exist_ok)'),
-  exist_ok: spec('boolean', false, 'reuse runs/<name> instead of incrementing'),
-  save_period: spec('int', 0, 'also keep epoch<N> checkpoints every N epochs (0 = off)'),
-  log_interval: spec('int', 20, 'optimizer updates between loss reads (GPU->CPU syncs)'),
+  ...RUN_OUTPUT_SPECS,
   val: spec('boolean', true, 'validate after every epoch'),
   plots: spec('boolean', true, 'write loss/accuracy/lr PNG plots'),
 } satisfies Record<keyof TrainConfig, ArgSpec> satisfies ArgSchema;
 
 export function defaultTrainConfig(): TrainConfig {
-  const out: Record<string, unknown> = {};
-  for (const [k, s] of Object.entries(TRAIN_SCHEMA)) out[k] = structuredClone(s.default);
-  return out as unknown as TrainConfig;
+  return schemaDefaults<TrainConfig>(TRAIN_SCHEMA);
 }
 
 /** config from parsed CLI values (already typed by cli/args.ts) */
 export function trainConfigFrom(values: Record<string, unknown>): TrainConfig {
-  const c = { ...defaultTrainConfig(), ...values } as TrainConfig;
-  checkTrainConfig(c);
-  return c;
+  return configFromSchema(TRAIN_SCHEMA, values, checkTrainConfig);
 }
 
 /** Values the types cannot express; each error names its key. */
 export function checkTrainConfig(c: TrainConfig): void {
-  const bad = (key: string, msg: string) => { throw new Error(`${key}: ${msg}`); };
   if (c.epochs < 1) bad('epochs', `must be >= 1, got ${c.epochs}`);
   if (c.batch < 1) bad('batch', `must be >= 1, got ${c.batch}`);
   if (c.accum < 1) bad('accum', `must be >= 1, got ${c.accum}`);

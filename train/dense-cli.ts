@@ -1,11 +1,12 @@
 // `ssmv train task=detect|segment model=<backbone> head=mask_rcnn|upernet data=<root> ...` (cli/train.ts
 // hands these runs here): keys of train/dense-config.ts, progress on stderr, the per-epoch table on
 // stdout. task=detect without head= on a YOLO model (family mamba_yolo) is not a dense run.
-import { parseArgs, formatHelp, UsageError } from '../cli/args.ts';
 import { DENSE_SCHEMA, denseConfigFrom } from './dense-config.ts';
+import { parseTrainArgs } from './config-args.ts';
 import type { DenseResult } from './dense.ts';
 import type { EpochMetrics } from './trainer.ts';
 import { formatDuration } from './callbacks/progress.ts';
+import { alignedTable, timeOnBackend } from './report.ts';
 
 /** The value of `key` in argv (key=v, --key v, --key=v), or undefined. */
 function argOf(argv: readonly string[], key: string): string | undefined {
@@ -42,34 +43,22 @@ export function denseTable(rows: readonly EpochMetrics[], bestEpoch = -1): strin
   const used = cols.filter(([k]) => rows.some((r) => r[k] !== undefined));
   const head = ['epoch', ...used.map(([, h]) => h), 'time'];
   const body = rows.map((r) => [`${r.epoch}${r.epoch === bestEpoch ? '*' : ''}`, ...used.map(([k, , s]) => fix(r[k] === undefined ? undefined : r[k] * s, s === 1 ? 4 : 2)), formatDuration(r.time)]);
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
-  return [line(head), ...body.map(line)].join('\n') + '\n';
+  return alignedTable(head, body);
 }
 
 export function denseSummary(r: DenseResult): string {
   const lines = [denseTable(r.history, r.best.epoch)];
   if (r.reason !== 'completed') lines.push(`stopped (${r.reason}): ${r.message}`);
   lines.push(`results in ${r.dir}: last.* (resume=${r.dir}/last), best.*, metrics.csv, train.log`);
-  lines.push(`${formatDuration(r.seconds)} on ${r.backend.backend}${r.backend.adapter ? ` (${r.backend.adapter.description})` : ''}`);
+  lines.push(timeOnBackend(r.seconds, r.backend));
   return lines.join('\n') + '\n';
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, DENSE_SCHEMA, 'train');
-  if (args.help) {
-    process.stdout.write(formatHelp('train', 'ssmv train task=detect|segment model=<backbone> head=mask_rcnn|upernet data=<root> [key=value ...]', DENSE_SCHEMA));
-    return 0;
-  }
-  if (args.positionals.length) throw new UsageError(`unexpected argument '${args.positionals[0]}': keys are key=value (see ssmv train task=${args.values.task} --help)`);
-  let cfg;
-  try {
-    cfg = denseConfigFrom(args.values);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const args = parseTrainArgs(argv, DENSE_SCHEMA, 'ssmv train task=detect|segment model=<backbone> head=mask_rcnn|upernet data=<root> [key=value ...]', (v) => `ssmv train task=${v.task} --help`, denseConfigFrom);
+  if (!args) return 0; // --help
   const { trainDense } = await import('./dense.ts');
-  const r = await trainDense(cfg, { given: args.given, handleSigint: true });
+  const r = await trainDense(args.cfg, { given: args.given, handleSigint: true });
   process.stdout.write(denseSummary(r));
   return r.reason === 'completed' ? 0 : r.reason === 'interrupted' ? 130 : 1;
 }

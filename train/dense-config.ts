@@ -6,10 +6,11 @@
 //           (power 1) to 0, 512 x 512 crops, batch 16 (4 x 4 GPUs).
 import type { ArgSchema, ArgSpec } from '../cli/args.ts';
 import { BACKEND_NAMES } from '../core/backend.ts';
+import { configFromSchema, keyError as bad, RUN_OUTPUT_SPECS, spec, type RunOutputConfig } from './config-schema.ts';
 
 export type DenseTask = 'detect' | 'segment';
 
-export interface DenseConfig {
+export interface DenseConfig extends RunOutputConfig {
   task: DenseTask;
   model: string;
   head: string | undefined;
@@ -41,16 +42,9 @@ export interface DenseConfig {
   hflip: number;
   reduce_zero_label: boolean;
   drop_path: number | undefined;
-  project: string;
-  name: string;
-  exist_ok: boolean;
-  save_period: number;
-  log_interval: number;
   val: boolean;
   plots: boolean;
 }
-
-const spec = (type: ArgSpec['type'], dflt: unknown, help: string, choices?: readonly string[]): ArgSpec => ({ type, default: dflt, help, ...(choices ? { choices } : {}) });
 
 export const DENSE_SCHEMA = {
   task: spec('string', 'detect', 'task', ['detect', 'segment']),
@@ -84,11 +78,7 @@ export const DENSE_SCHEMA = {
   hflip: spec('number', 0.5, 'horizontal flip probability'),
   reduce_zero_label: spec('boolean', true, 'segment: label 0 (ADE20K "other") is ignored and the rest move down by one; false keeps 0 as class "background"'),
   drop_path: spec('number', undefined, "backbone stochastic depth (default: the backbone config's)"),
-  project: spec('string', 'runs', 'parent folder of run directories'),
-  name: spec('string', 'train', 'run directory name (train, train2, ... unless exist_ok)'),
-  exist_ok: spec('boolean', false, 'reuse runs/<name> instead of incrementing'),
-  save_period: spec('int', 0, 'also keep epoch<N> checkpoints every N epochs (0 = off)'),
-  log_interval: spec('int', 20, 'optimizer updates between loss reads (GPU->CPU syncs)'),
+  ...RUN_OUTPUT_SPECS,
   val: spec('boolean', true, 'evaluate after every epoch (COCO bbox + segm AP, or mIoU)'),
   plots: spec('boolean', true, 'write loss/metric/lr PNG plots'),
 } satisfies Record<keyof DenseConfig, ArgSpec> satisfies ArgSchema;
@@ -120,16 +110,11 @@ export function resolveDense(c: DenseConfig): ResolvedDense {
 }
 
 export function denseConfigFrom(values: Record<string, unknown>): DenseConfig {
-  const c: Record<string, unknown> = {};
-  for (const [k, s] of Object.entries(DENSE_SCHEMA)) c[k] = structuredClone(s.default);
-  const cfg = { ...c, ...values } as unknown as DenseConfig;
-  checkDenseConfig(cfg);
-  return cfg;
+  return configFromSchema(DENSE_SCHEMA, values, checkDenseConfig);
 }
 
 /** Values the types cannot express; each error names its key. */
 export function checkDenseConfig(c: DenseConfig): void {
-  const bad = (key: string, msg: string): never => { throw new Error(`${key}: ${msg}`); };
   if (c.task !== 'detect' && c.task !== 'segment') bad('task', `must be detect or segment, got '${c.task}'`);
   if (c.epochs < 1) bad('epochs', `must be >= 1, got ${c.epochs}`);
   if (c.batch < 1) bad('batch', `must be >= 1, got ${c.batch}`);

@@ -5,9 +5,8 @@
 // callbacks as classification (checkpoints, metrics.csv, plots, progress, Ctrl-C).
 import { join, dirname } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { tf } from '../core/tf.ts';
 import { setBackend, type BackendInfo } from '../core/backend.ts';
-import { globalRng, manualSeed } from '../core/rng.ts';
+import { manualSeed } from '../core/rng.ts';
 import { loadCheckpoint } from '../core/io/checkpoint.ts';
 import { backbones, families, createModel } from '../backbones/index.ts';
 import type { Backbone } from '../backbones/backbone.ts';
@@ -16,9 +15,10 @@ import type { MaskRCNN } from '../heads/mask_rcnn.ts';
 import type { UperNet } from '../heads/upernet.ts';
 import { AdamW, paramGroups } from './optim/index.ts';
 import type { LrSchedule } from './schedule.ts';
-import { Trainer, type Callback, type EpochMetrics, type StopReason } from './trainer.ts';
+import { Trainer, fitTimed, type Callback, type EpochMetrics, type StopReason } from './trainer.ts';
 import { incrementRunDir } from './run-dir.ts';
-import { loadCheckpointInto, readCheckpointMeta, writeJsonAtomic, type CheckpointMeta } from './checkpoint.ts';
+import { writeJsonAtomic } from './checkpoint.ts';
+import { resumeConfig, restoreTrainer } from './resume.ts';
 import { loadWeightsStrict } from './classify-deps.ts';
 import { RunLog } from './callbacks/log.ts';
 import { CheckpointCallback } from './callbacks/checkpoint.ts';
@@ -99,16 +99,7 @@ class DenseLogCallback implements Callback {
 }
 
 export async function trainDense(cfgIn: DenseConfig, o: DenseOptions = {}): Promise<DenseResult> {
-  let cfg = cfgIn;
-  let resume: { prefix: string; meta: CheckpointMeta } | null = null;
-  if (cfg.resume) {
-    resume = readCheckpointMeta(cfg.resume);
-    const saved = resume.meta.config as unknown as DenseConfig;
-    const changed = [...(o.given ?? [])].filter((k) => !DENSE_RESUME_OVERRIDABLE.includes(k) && JSON.stringify((cfg as unknown as Record<string, unknown>)[k]) !== JSON.stringify((saved as unknown as Record<string, unknown>)[k]));
-    if (changed.length) throw new Error(`resume continues the saved run exactly; ${changed.join(', ')} cannot change (only ${DENSE_RESUME_OVERRIDABLE.filter((k) => k !== 'resume').join(', ')} can)`);
-    cfg = { ...saved, resume: cfg.resume };
-    for (const k of o.given ?? []) if (DENSE_RESUME_OVERRIDABLE.includes(k)) (cfg as unknown as Record<string, unknown>)[k] = (cfgIn as unknown as Record<string, unknown>)[k];
-  }
+  const { cfg, resume } = resumeConfig(cfgIn, o.given, DENSE_RESUME_OVERRIDABLE);
   checkDenseConfig(cfg);
   const r = resolveDense(cfg);
   const backend = await setBackend(cfg.backend);
@@ -156,12 +147,7 @@ export async function trainDense(cfgIn: DenseConfig, o: DenseOptions = {}): Prom
   const trainer = new Trainer({
     model, task, optimizer, schedule, train: data.train, epochs: cfg.epochs, accum: cfg.accum, clipGrad: cfg.clip_grad, logInterval: cfg.log_interval,
   });
-  if (resume) {
-    loadCheckpointInto(resume.prefix, resume.meta, { model, optimizer });
-    trainer.state = structuredClone(resume.meta.state);
-    globalRng.setState(resume.meta.rng);
-    log.info(`resumed from ${resume.prefix} at epoch ${trainer.state.epoch + 1}, batch ${trainer.state.batch}, update ${trainer.state.step}`);
-  }
+  if (resume) restoreTrainer(trainer, resume, { model, optimizer }, log);
   trainer.callbacks.push(
     ...(o.handleSigint ? [new InterruptCallback(err, join(dir, 'last'))] : []),
     new ProgressCallback({ out: err, tty: o.tty, log }),
@@ -172,17 +158,11 @@ export async function trainDense(cfgIn: DenseConfig, o: DenseOptions = {}): Prom
     ...(o.callbacks ?? []),
   );
 
-  const t0 = performance.now();
-  let reason: StopReason;
-  try {
-    reason = await trainer.fit();
-  } finally {
+  const { reason, seconds } = await fitTimed(trainer, log, async () => {
     await data.train.close?.();
     await data.val?.loader.close();
     task.parts.dispose();
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  log.file(`end: ${reason}${trainer.stopMessage ? ` (${trainer.stopMessage})` : ''} after ${seconds.toFixed(1)} s; tensors in memory ${tf.memory().numTensors}`);
+  });
   const result: DenseResult = {
     dir, reason, message: trainer.stopMessage, config: cfg, resolved: r, history: trainer.state.history,
     best: { epoch: trainer.state.bestEpoch, metric: trainer.state.bestMetric }, backend, params, seconds,

@@ -13,11 +13,12 @@ import type { Batch } from '../datasets/types.ts';
 import type { BatchSource } from './data.ts';
 import type { Optimizer } from './optim/optimizer.ts';
 import { clipGradNorm } from './optim/clip.ts';
-import { variableGrads } from '../core/autograd.ts'; // tf.variableGrads that frees the tape as it goes
+import { ParamGrads, addGradsInto } from './param-grads.ts'; // core/autograd variableGrads, keyed by parameter name
 import { lrAt, type LrSchedule } from './schedule.ts';
 import { crossEntropy, softTargetCrossEntropy } from './loss.ts';
 import { evaluate, type Classifier, type EvalResult } from './evaluate.ts';
 import type { Module } from '../core/nn/module.ts';
+import type { RunLog } from './callbacks/log.ts';
 
 type Awaitable = void | Promise<void>;
 
@@ -119,8 +120,7 @@ export class Trainer {
     return this.state.epochLossCount ? this.state.epochLossSum / this.state.epochLossCount : NaN;
   }
   private pending: Array<{ loss: Tensor; norm: Tensor }> = [];
-  private readonly varToParam = new Map<string, string>();
-  private readonly trainable: tf.Variable[];
+  private readonly paramGrads: ParamGrads;
   private startTime = 0;
 
   constructor(readonly opts: TrainerOptions) {
@@ -129,11 +129,7 @@ export class Trainer {
     this.callbacks = opts.callbacks ?? [];
     this.accum = Math.max(1, opts.accum ?? 1);
     this.updatesPerEpoch = Math.ceil(opts.train.batchesPerEpoch / this.accum);
-    this.trainable = [];
-    for (const g of opts.optimizer.groups) for (const p of g.params) {
-      this.varToParam.set(p.variable.name, p.name);
-      this.trainable.push(p.variable);
-    }
+    this.paramGrads = new ParamGrads(opts.optimizer.groups);
   }
 
   get rng(): Rng {
@@ -197,7 +193,7 @@ export class Trainer {
       const prepared = o.task?.prepare ? await o.task.prepare(batch) : undefined;
       const { loss, grads } = this.microStep(batch, size, prepared);
       if (group) {
-        group.grads = addInto(group.grads, grads);
+        group.grads = addGradsInto(group.grads, grads);
         group.loss = addScalar(group.loss, loss);
         group.images += batch.shape[0];
         group.done++;
@@ -230,13 +226,11 @@ export class Trainer {
   private microStep(batch: Batch, divisor: number, prepared?: unknown): { loss: Tensor; grads: Map<string, Tensor> } {
     const task = this.opts.task;
     if (task) {
-      const { value, grads } = variableGrads(() => {
+      const { value, grads } = this.paramGrads.compute(() => {
         const l = task.loss(batch, prepared);
         return (divisor === 1 ? l : tf.div(l, divisor)) as tf.Scalar;
-      }, this.trainable);
-      const named = new Map<string, Tensor>();
-      for (const [vname, g] of Object.entries(grads)) named.set(this.varToParam.get(vname) ?? vname, g);
-      return { loss: value, grads: named };
+      });
+      return { loss: value, grads };
     }
     const [B] = batch.shape;
     const x = tf.tensor4d(batch.images, batch.shape);
@@ -244,14 +238,12 @@ export class Trainer {
     if (!soft && !batch.labels) throw new Error('training batch has neither labels nor soft targets');
     const y = soft ? tf.tensor2d(batch.targets!, [B, batch.targets!.length / B]) : tf.tensor1d(batch.labels!, 'int32');
     try {
-      const { value, grads } = variableGrads(() => {
+      const { value, grads } = this.paramGrads.compute(() => {
         const logits = (this.model as Classifier).forward(x);
         const l = soft ? softTargetCrossEntropy(logits, y) : crossEntropy(logits, y, this.opts.smoothing ?? 0);
         return (divisor === 1 ? l : tf.div(l, divisor)) as tf.Scalar;
-      }, this.trainable);
-      const named = new Map<string, Tensor>();
-      for (const [vname, g] of Object.entries(grads)) named.set(this.varToParam.get(vname) ?? vname, g);
-      return { loss: value, grads: named };
+      });
+      return { loss: value, grads };
     } finally {
       x.dispose();
       y.dispose();
@@ -344,6 +336,20 @@ interface Group {
   done: number;
 }
 
+/** fit() timed; `cleanup` (closing the loaders) runs however it ends; the end line goes to the run log */
+export async function fitTimed(trainer: Trainer, log: RunLog, cleanup: () => Promise<void>): Promise<{ reason: StopReason; seconds: number }> {
+  const t0 = performance.now();
+  let reason: StopReason;
+  try {
+    reason = await trainer.fit();
+  } finally {
+    await cleanup();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  log.file(`end: ${reason}${trainer.stopMessage ? ` (${trainer.stopMessage})` : ''} after ${seconds.toFixed(1)} s; tensors in memory ${tf.memory().numTensors}`);
+  return { reason, seconds };
+}
+
 /** checkpoint selection metric: the best top-1 of the model or its EMA (VMamba tracks both) */
 export function fitness(m: EpochMetrics): number {
   const a = m['metrics/accuracy_top1'];
@@ -358,18 +364,6 @@ export function evalColumns(r: EvalResult, suffix: '' | '_ema'): EpochMetrics {
     [`metrics/accuracy_top5${suffix}`]: r.top5,
     [`val/loss${suffix}`]: r.loss,
   };
-}
-
-function addInto(acc: Map<string, Tensor>, grads: Map<string, Tensor>): Map<string, Tensor> {
-  for (const [k, g] of grads) {
-    const a = acc.get(k);
-    if (a) {
-      acc.set(k, tf.add(a, g));
-      a.dispose();
-      g.dispose();
-    } else acc.set(k, g);
-  }
-  return acc;
 }
 
 function addScalar(a: Tensor, b: Tensor): Tensor {

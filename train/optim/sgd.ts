@@ -1,6 +1,7 @@
 // SGD as torch.optim.SGD (dampening 0): g <- g + wd p (coupled decay); with momentum mu the buffer
 // is b <- g on the first update, then b <- mu b + g; nesterov uses g + mu b, else b; p <- p - lr d.
 import { tf, type Tensor } from '../../core/tf.ts';
+import type { NamedParam } from '../../core/nn/module.ts';
 import type { ParamGroup } from './param-groups.ts';
 import { StateStore, type Optimizer } from './optimizer.ts';
 
@@ -24,24 +25,10 @@ export class SGD implements Optimizer {
 
   step(grads: ReadonlyMap<string, Tensor>, lr: number): void {
     this.updates++;
-    const mu = this.momentum;
     for (const group of this.groups) {
       for (const p of group.params) {
-        const g0 = grads.get(p.name);
-        if (!g0) continue;
-        const name = `${p.name}.momentum_buffer`;
-        tf.tidy(() => {
-          const g = group.weightDecay ? tf.add(g0, tf.mul(p.variable, group.weightDecay)) : g0;
-          let d = g;
-          if (mu > 0) {
-            const buf = this.state.get(name);
-            const b = buf ? tf.add(tf.mul(buf, mu), g) : g;
-            if (buf) buf.assign(b);
-            else this.state.set(name, tf.keep(b.clone()));
-            d = this.nesterov ? tf.add(g, tf.mul(b, mu)) : b;
-          }
-          p.variable.assign(tf.sub(p.variable, tf.mul(d, lr)));
-        });
+        const g = grads.get(p.name);
+        if (g) sgdUpdate(this.state, p, g, { lr, momentum: this.momentum, weightDecay: group.weightDecay, nesterov: this.nesterov });
       }
     }
   }
@@ -51,13 +38,40 @@ export class SGD implements Optimizer {
   }
 
   loadState(tensors: ReadonlyMap<string, Tensor>, updates: number): void {
-    const expected = new Map<string, number[]>();
-    if (this.momentum > 0) for (const g of this.groups) for (const p of g.params) expected.set(`${p.name}.momentum_buffer`, [...p.variable.shape]);
-    this.state.load(tensors, expected);
+    this.state.load(tensors, this.momentum > 0 ? momentumBufferShapes(this.groups) : new Map());
     this.updates = updates;
   }
 
   dispose(): void {
     this.state.dispose();
   }
+}
+
+/**
+ * One torch SGD update of `p` with gradient `g0`; the buffer is `<param>.momentum_buffer` in `state`
+ * (created on the first update with momentum). Shared with the YOLO optimizer (train/yolo/optim.ts),
+ * whose lr and momentum are per parameter group.
+ */
+export function sgdUpdate(state: StateStore, p: NamedParam, g0: Tensor, o: { lr: number; momentum: number; weightDecay: number; nesterov: boolean }): void {
+  const mu = o.momentum;
+  const name = `${p.name}.momentum_buffer`;
+  tf.tidy(() => {
+    const g = o.weightDecay ? tf.add(g0, tf.mul(p.variable, o.weightDecay)) : g0;
+    let d = g;
+    if (mu > 0) {
+      const buf = state.get(name);
+      const b = buf ? tf.add(tf.mul(buf, mu), g) : g;
+      if (buf) buf.assign(b);
+      else state.set(name, tf.keep(b.clone()));
+      d = o.nesterov ? tf.add(g, tf.mul(b, mu)) : b;
+    }
+    p.variable.assign(tf.sub(p.variable, tf.mul(d, o.lr)));
+  });
+}
+
+/** the momentum buffer of every parameter, by state name, with its shape (loadState's check) */
+export function momentumBufferShapes(groups: ReadonlyArray<{ params: readonly NamedParam[] }>): Map<string, number[]> {
+  const expected = new Map<string, number[]>();
+  for (const g of groups) for (const p of g.params) expected.set(`${p.name}.momentum_buffer`, [...p.variable.shape]);
+  return expected;
 }

@@ -5,6 +5,7 @@
 // momentum 0.8, linear decay to lrf * lr0, mosaic closed for the last 10 epochs, letterbox 640).
 import type { ArgSchema, ArgSpec } from '../../cli/args.ts';
 import { BACKEND_NAMES } from '../../core/backend.ts';
+import { configFromSchema, keyError as bad, schemaDefaults, spec } from '../config-schema.ts';
 
 export interface YoloTrainConfig {
   task: 'detect';
@@ -57,8 +58,6 @@ export interface YoloTrainConfig {
   val: boolean;
   plots: boolean;
 }
-
-const spec = (type: ArgSpec['type'], dflt: unknown, help: string, choices?: readonly string[]): ArgSpec => ({ type, default: dflt, help, ...(choices ? { choices } : {}) });
 
 export const YOLO_TRAIN_SCHEMA = {
   task: spec('string', 'detect', 'task', ['detect']),
@@ -113,20 +112,15 @@ export const YOLO_TRAIN_SCHEMA = {
 } satisfies Record<keyof YoloTrainConfig, ArgSpec> satisfies ArgSchema;
 
 export function defaultYoloConfig(): YoloTrainConfig {
-  const out: Record<string, unknown> = {};
-  for (const [k, s] of Object.entries(YOLO_TRAIN_SCHEMA)) out[k] = structuredClone(s.default);
-  return out as unknown as YoloTrainConfig;
+  return schemaDefaults<YoloTrainConfig>(YOLO_TRAIN_SCHEMA);
 }
 
 export function yoloConfigFrom(values: Record<string, unknown>): YoloTrainConfig {
-  const c = { ...defaultYoloConfig(), ...values } as YoloTrainConfig;
-  checkYoloConfig(c);
-  return c;
+  return configFromSchema(YOLO_TRAIN_SCHEMA, values, checkYoloConfig);
 }
 
 /** Values the types cannot express; each error names its key. */
 export function checkYoloConfig(c: YoloTrainConfig): void {
-  const bad = (key: string, msg: string) => { throw new Error(`${key}: ${msg}`); };
   const prob = (k: keyof YoloTrainConfig) => { const v = c[k] as number; if (!(v >= 0 && v <= 1)) bad(k, `must be in [0, 1], got ${v}`); };
   if (c.epochs < 1) bad('epochs', `must be >= 1, got ${c.epochs}`);
   if (c.batch < 1) bad('batch', `must be >= 1, got ${c.batch}`);

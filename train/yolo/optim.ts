@@ -10,6 +10,7 @@ import { tf, type Tensor } from '../../core/tf.ts';
 import type { Module, NamedParam } from '../../core/nn/module.ts';
 import { BatchNorm2d, LayerNorm, RMSNorm } from '../../core/nn/norm.ts';
 import { StateStore } from '../optim/optimizer.ts';
+import { momentumBufferShapes, sgdUpdate } from '../optim/sgd.ts';
 
 export interface YoloParamGroup {
   name: 'pg0' | 'pg1' | 'pg2';
@@ -40,8 +41,9 @@ export function yoloParamGroups(model: Module, lr0: number, momentum: number, we
 
 /**
  * torch.optim.SGD(nesterov=True, dampening 0) over groups with their own lr / momentum / decay:
- * g <- g + wd p; b <- g (first update) else mu b + g; p <- p - lr (g + mu b). The state tensors are
- * named `<param>.momentum_buffer`, as the classification optimizers (train/optim), so the shared
+ * g <- g + wd p; b <- g (first update) else mu b + g; p <- p - lr (g + mu b) — train/optim/sgd.ts's
+ * update with the lr and momentum that applySchedule set on each group. The state tensors are named
+ * `<param>.momentum_buffer`, as the classification optimizers (train/optim), so the shared
  * checkpoint writer stores them.
  */
 export class YoloSGD {
@@ -54,23 +56,9 @@ export class YoloSGD {
   step(grads: ReadonlyMap<string, Tensor>): void {
     this.updates++;
     for (const group of this.groups) {
-      const { lr, momentum: mu, weightDecay: wd } = group;
       for (const p of group.params) {
-        const g0 = grads.get(p.name);
-        if (!g0) continue;
-        const name = `${p.name}.momentum_buffer`;
-        tf.tidy(() => {
-          const g = wd ? tf.add(g0, tf.mul(p.variable, wd)) : g0;
-          let d = g;
-          if (mu > 0) {
-            const buf = this.state.get(name);
-            const b = buf ? tf.add(tf.mul(buf, mu), g) : g;
-            if (buf) buf.assign(b);
-            else this.state.set(name, tf.keep(b.clone()));
-            d = this.nesterov ? tf.add(g, tf.mul(b, mu)) : b;
-          }
-          p.variable.assign(tf.sub(p.variable, tf.mul(d, lr)));
-        });
+        const g = grads.get(p.name);
+        if (g) sgdUpdate(this.state, p, g, { lr: group.lr, momentum: group.momentum, weightDecay: group.weightDecay, nesterov: this.nesterov });
       }
     }
   }
@@ -80,9 +68,7 @@ export class YoloSGD {
   }
 
   loadState(tensors: ReadonlyMap<string, Tensor>, updates: number): void {
-    const expected = new Map<string, number[]>();
-    for (const g of this.groups) for (const p of g.params) expected.set(`${p.name}.momentum_buffer`, [...p.variable.shape]);
-    this.state.load(tensors, expected);
+    this.state.load(tensors, momentumBufferShapes(this.groups));
     this.updates = updates;
   }
 

@@ -19,9 +19,11 @@ import { isMambaYolo } from '../../backbones/mamba-yolo.ts';
 import { readYoloWeights } from '../../backbones/mamba-yolo-import.ts';
 import { V8DetectionLoss } from '../../heads/yolo/loss.ts';
 import { clipGradNorm } from '../optim/clip.ts';
+import { ParamGrads, addGradsInto } from '../param-grads.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { incrementRunDir } from '../run-dir.ts';
-import { loadCheckpointInto, readCheckpointMeta, saveCheckpoint, writeFileAtomic, writeJsonAtomic, type CheckpointMeta } from '../checkpoint.ts';
+import { loadCheckpointInto, saveCheckpoint, writeFileAtomic, writeJsonAtomic } from '../checkpoint.ts';
+import { resumeConfig } from '../resume.ts';
 import type { TrainState } from '../trainer.ts';
 import { RunLog } from '../callbacks/log.ts';
 import { checkYoloConfig, type YoloTrainConfig } from './config.ts';
@@ -64,33 +66,12 @@ export const YOLO_RESUME_OVERRIDABLE = ['epochs', 'workers', 'backend', 'plots',
 /** DetMetrics.fitness: 0.1 mAP50 + 0.9 mAP50-95 */
 export const yoloFitness = (map50: number, map: number): number => 0.1 * map50 + 0.9 * map;
 
-function addInto(acc: Map<string, Tensor> | null, grads: Record<string, Tensor>, names: Map<string, string>): Map<string, Tensor> {
-  const out = acc ?? new Map<string, Tensor>();
-  for (const [v, g] of Object.entries(grads)) {
-    const k = names.get(v) ?? v;
-    const a = out.get(k);
-    if (a) {
-      out.set(k, tf.add(a, g));
-      a.dispose();
-      g.dispose();
-    } else out.set(k, g);
-  }
-  return out;
-}
-
 export async function trainYolo(cfgIn: YoloTrainConfig, o: YoloTrainOptions = {}): Promise<YoloTrainResult> {
-  let cfg = cfgIn;
-  let resume: { prefix: string; meta: CheckpointMeta } | null = null;
-  if (cfg.resume) {
-    resume = readCheckpointMeta(cfg.resume);
-    const saved = resume.meta.config as unknown as YoloTrainConfig;
-    if ((saved as { task?: string }).task !== 'detect') throw new Error(`resume: ${resume.prefix} is not a detection run`);
-    const changed = [...(o.given ?? [])].filter((k) => !YOLO_RESUME_OVERRIDABLE.includes(k) && JSON.stringify((cfg as unknown as Record<string, unknown>)[k]) !== JSON.stringify((saved as unknown as Record<string, unknown>)[k]));
-    if (changed.length) throw new Error(`resume continues the saved run exactly; ${changed.join(', ')} cannot change (only ${YOLO_RESUME_OVERRIDABLE.filter((k) => k !== 'resume').join(', ')} can)`);
-    const { nc: _nc, names: _names, ...rest } = saved as YoloTrainConfig & { nc?: number; names?: string[] };
-    cfg = { ...rest, resume: cfg.resume };
-    for (const k of o.given ?? []) if (YOLO_RESUME_OVERRIDABLE.includes(k)) (cfg as unknown as Record<string, unknown>)[k] = (cfgIn as unknown as Record<string, unknown>)[k];
-  }
+  const { cfg, resume } = resumeConfig(cfgIn, o.given, YOLO_RESUME_OVERRIDABLE, (saved, prefix) => {
+    if (saved.task !== 'detect') throw new Error(`resume: ${prefix} is not a detection run`);
+    const { nc: _nc, names: _names, ...rest } = saved; // saved beside the config keys (saveConfig below)
+    return rest;
+  });
   checkYoloConfig(cfg);
   if (!isMambaYolo(cfg.model)) throw new Error(`model: '${cfg.model}' is not a YOLO model (mamba_yolo_t, mamba_yolo_b, mamba_yolo_l, test_mamba_yolo)`);
   const out = o.out ?? process.stderr;
@@ -164,12 +145,7 @@ export async function trainYolo(cfgIn: YoloTrainConfig, o: YoloTrainOptions = {}
     };
     process.on('SIGINT', sigint);
   }
-  const varToParam = new Map<string, string>();
-  const trainable: tf.Variable[] = [];
-  for (const g of groups) for (const p of g.params) {
-    varToParam.set(p.variable.name, p.name);
-    trainable.push(p.variable);
-  }
+  const paramGrads = new ParamGrads(groups);
   const t0 = performance.now();
   const elapsed0 = st.elapsed;
   let lastVal: YoloValResult | null = null;
@@ -214,15 +190,15 @@ export async function trainYolo(cfgIn: YoloTrainConfig, o: YoloTrainOptions = {}
         const targets = trainTargets(batch);
         const x = tf.tensor4d(batch.images, batch.shape);
         let items: Tensor | null = null;
-        const { value, grads } = tf.variableGrads(() => {
+        const { value, grads } = paramGrads.compute(() => {
           const r = lossFn.compute(model.forwardTrain(x), targets);
           items = tf.keep(r.items);
           return r.loss as tf.Scalar;
-        }, trainable);
+        });
         x.dispose();
         value.dispose();
         pending.push(items!);
-        acc = addInto(acc, grads, varToParam);
+        acc = addGradsInto(acc, grads);
         if (ni - lastOptStep >= accumulate) {
           const { grads: clipped, norm } = clipGradNorm(acc, 10.0);
           for (const g of acc.values()) g.dispose();
