@@ -14,6 +14,7 @@ import type { ScanPlan } from '../scans/plan.ts';
 import { selectiveScan, type SelectiveScanInputs } from '../scans/kernel/selective-scan/index.ts';
 import { inputList, inputNames, randomPlan, withInputs } from './selective-scan-oracle.ts';
 import { defaultFold } from '../scans/kernel/selective-scan/webgpu-fold.ts';
+import { chooseFamily } from '../scans/kernel/selective-scan/webgpu-config.ts';
 
 interface Arrays { shapes: Record<string, number[]>; values: Record<string, Float32Array> }
 
@@ -79,6 +80,27 @@ test('default fold tiling with a plan: whole 8-column tiles up to the cap, backw
     }
   }
   t.deepEqual(defaultFold(geometry(56, 'direct'), 32), [8, 4, 8, 8], 'no plan: the unfused defaults');
+});
+
+test('kernel family: fold by default, portable for many states without a plan or with a local backward window, env overrides', (t) => {
+  const g = (o: Record<string, unknown>) => ({ N: 1, mode: 'direct', multiVisit: 0, localBackward: 0, ...o }) as unknown as Parameters<typeof chooseFamily>[0];
+  const saved = process.env.SSMV_SCAN_KERNEL;
+  delete process.env.SSMV_SCAN_KERNEL;
+  try {
+    t.is(chooseFamily(g({}), 32), 'fold');
+    t.is(chooseFamily(g({ N: 4 }), 32), 'fold');
+    t.is(chooseFamily(g({ N: 16 }), 32), 'portable', 'N = 16 without a plan: the portable kernels (faster on the H200)');
+    t.is(chooseFamily(g({ N: 16, mode: 'sum' }), 32), 'fold', 'N = 16 with a plan: fold');
+    t.is(chooseFamily(g({ localBackward: 2 }), 32), 'portable');
+    t.is(chooseFamily(g({ mode: 'sum', multiVisit: 1 }), 32), 'subgroup');
+    t.is(chooseFamily(g({}), 0), 'portable', 'no subgroups on the adapter');
+    process.env.SSMV_SCAN_KERNEL = 'fold';
+    t.is(chooseFamily(g({ N: 16 }), 32), 'fold', 'SSMV_SCAN_KERNEL=fold forces it where it fits');
+    t.is(chooseFamily(g({ localBackward: 2 }), 32), 'portable', 'but not where it cannot run');
+  } finally {
+    if (saved === undefined) delete process.env.SSMV_SCAN_KERNEL;
+    else process.env.SSMV_SCAN_KERNEL = saved;
+  }
 });
 
 const onWebgpu = TEST_BACKENDS.includes('webgpu');

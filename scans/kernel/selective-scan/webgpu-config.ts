@@ -68,13 +68,23 @@ export type ScanFamily = 'fold' | 'subgroup' | 'portable';
  */
 const SUBGROUP_MAX_N = 2;
 
+/**
+ * Without a plan and with many states the portable kernels beat the fold kernels on the H200
+ * (B64 K4 D192 L3136 forward / forward+backward GPU ms: N = 16 portable 7.1 / 47.3 against fold 11.9 /
+ * 67.6; N = 4 fold 3.6 / 9.5 against portable 3.0 / 16.7); with a plan the fold kernels stay ahead
+ * (N = 16 fused 9.7 / 50.4 against 8.9 / 56.5).
+ */
+const FOLD_MAX_N_DIRECT = 8;
+
 export function chooseFamily(g: ScanGeometry, subgroupSize: number): ScanFamily {
   const subgroupOk = subgroupSize > 0 && g.localBackward === 0;
-  const foldOk = subgroupOk && g.multiVisit === 0;
+  const foldFits = subgroupOk && g.multiVisit === 0;
+  const foldOk = foldFits && !(g.mode === 'direct' && g.N > FOLD_MAX_N_DIRECT);
   const env = process.env.SSMV_SCAN_KERNEL ?? (process.env.SSMV_SCAN_SUBGROUPS === '1' ? 'subgroup' : process.env.SSMV_SCAN_SUBGROUPS === '0' ? 'portable' : '');
   if (env && env !== 'fold' && env !== 'subgroup' && env !== 'portable') throw new Error(`SSMV_SCAN_KERNEL must be fold, subgroup or portable, got '${env}'`);
   if (env === 'portable') return 'portable';
   if (env === 'subgroup' && subgroupOk) return 'subgroup';
+  if (env === 'fold' && foldFits) return 'fold';
   if (foldOk && env !== 'subgroup') return 'fold';
   return subgroupOk && (env === 'subgroup' || g.N <= SUBGROUP_MAX_N) ? 'subgroup' : 'portable';
 }
