@@ -1,10 +1,18 @@
 // CPU kernels of the selective scan: plain loops over the typed arrays of tfjs' cpu backend, state
 // and sums in float64 (JS numbers). One (batch, channel) sequence at a time; the plan is walked
-// through its index table (no gathered copies); the backward keeps the per-step decay/input of one
-// sequence (L*N) and runs the adjoint recurrence in reverse (models.md 1.3, LBMamba 6.5).
+// through its index table (no gathered copies).
+// Without a local backward (every VMamba scan) forward and backward are fused single passes per
+// sequence: the forward keeps h (N) only; the backward stores the decays and states of one sequence
+// ((L+1)*N) in a forward pass, then runs the adjoint recurrence and every gradient sum in one
+// reverse pass; N = 1 (VMamba v2) has its own scalar loops. exp(x) of the softplus also gives its
+// derivative sigmoid(x) = e / (1 + e). All scratch is allocated once per call, and the geometry is
+// read into plain numbers once: tsx names every closure created per sequence (Object.defineProperty),
+// which cost more than the arithmetic at L = 1..64.
+// With a local backward (LBMamba) the backward keeps the per-step decay/input of one sequence (L*N)
+// and adds the windowed backward-path adjoint (models.md 1.3, LBMamba 6.5).
 import { tf } from '../../../core/tf.ts';
 import type { ScanAttrs, ScanGeometry } from './types.ts';
-import { SCAN_GRAD_KERNEL, SCAN_KERNEL, channelMaps } from './types.ts';
+import { SCAN_GRAD_KERNEL, SCAN_KERNEL } from './types.ts';
 import { outputShape } from './validate.ts';
 
 type Values = Float32Array | Int32Array;
@@ -14,9 +22,119 @@ interface CpuBackend {
 }
 
 const softplusOf = (x: number) => (x <= 20 ? Math.log1p(Math.exp(x)) : x);
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-/** Reads of one (batch, channel) sequence: position, u, raw dt input, dt, B and C rows at each step. */
+interface Arrays {
+  u: Values; delta: Values; A: Values; B: Values; C: Values; D: Values; bias: Values; index: Values;
+}
+
+/** The geometry as plain numbers, read once per call (kernel attrs are a generic object). */
+interface Layout {
+  batch: number; channels: number; N: number; L: number; P: number; G: number;
+  /** channels per direction (D), channels per B/C group */
+  Dk: number; perGroup: number;
+  /** rows of u (D when shared by the directions, else K*D) and of y */
+  uRows: number; outRows: number;
+  /** length of one y row: L without a plan, P with one */
+  outLen: number;
+  direct: boolean; sum: boolean; uShared: boolean; softplus: boolean;
+  /** LBMamba window, 0 when off */
+  w: number;
+}
+
+function layoutOf(g: ScanGeometry): Layout {
+  const Dk = g.channels / g.K;
+  return {
+    batch: g.batch, channels: g.channels, N: g.N, L: g.L, P: g.P, G: g.G, Dk, perGroup: g.channels / g.G,
+    uRows: g.uShared ? Dk : g.channels, outRows: g.outRows, outLen: g.mode === 'direct' ? g.L : g.P,
+    direct: g.mode === 'direct', sum: g.mode === 'sum', uShared: !!g.uShared, softplus: !!g.deltaSoftplus,
+    w: g.localBackward,
+  };
+}
+
+/** Row offsets of one (batch, channel) sequence, refilled in place. */
+interface Rows {
+  /** offset of direction k's row in the (K, L) index table */
+  idx: number;
+  /** u row, delta row (= ddelta row), B/C group block (N rows of P), y row */
+  u: number; d: number; bc: number; o: number;
+}
+
+function rowsOf(l: Layout, b: number, c: number, r: Rows): void {
+  const k = Math.floor(c / l.Dk);
+  r.idx = k * l.L;
+  r.u = (b * l.uRows + (l.uShared ? c % l.Dk : c)) * l.P;
+  r.d = (b * l.channels + c) * l.P;
+  r.bc = (b * l.G + Math.floor(c / l.perGroup)) * l.N * l.P;
+  r.o = (b * l.outRows + (l.sum ? c % l.Dk : c)) * l.outLen;
+}
+
+const newRows = (): Rows => ({ idx: 0, u: 0, d: 0, bc: 0, o: 0 });
+
+function getArrays(backend: CpuBackend, inputs: tf.NamedTensorInfoMap): Arrays {
+  const get = (name: string) => backend.data.get(inputs[name]!.dataId).values;
+  return {
+    u: get('u'), delta: get('delta'), A: get('A'), B: get('B'), C: get('C'), D: get('D'), bias: get('deltaBias'), index: get('index'),
+  };
+}
+
+// ---- forward -----------------------------------------------------------------------------------
+
+/** y of one sequence, N = 1, no local backward: h and y in one pass. `y` is the output or the float64 sum. */
+function forwardSeq1(v: Arrays, l: Layout, r: Rows, c: number, y: Float32Array | Float64Array): void {
+  const { L, direct, sum, softplus } = l;
+  const { u, delta, B, C, index } = v;
+  const A0 = v.A[c];
+  const Dc = v.D[c];
+  const bias = v.bias[c];
+  const dt0 = softplus ? softplusOf(bias) : bias; // step of a zero token
+  let h = 0;
+  for (let t = 0; t < L; t++) {
+    const p = direct ? t : index[r.idx + t];
+    if (p < 0) {
+      h *= Math.exp(dt0 * A0); // zero token: u = B = 0, the state decays, no output
+      continue;
+    }
+    const x = delta[r.d + p] + bias;
+    const dt = softplus && x <= 20 ? Math.log1p(Math.exp(x)) : x;
+    const uv = u[r.u + p];
+    h = Math.exp(dt * A0) * h + dt * uv * B[r.bc + p];
+    const yv = Dc * uv + C[r.bc + p] * h;
+    if (sum) y[r.o + p] += yv;
+    else y[r.o + p] = yv;
+  }
+}
+
+/** y of one sequence, any N, no local backward; h (N) is scratch. */
+function forwardSeqN(v: Arrays, l: Layout, r: Rows, c: number, y: Float32Array | Float64Array, h: Float64Array): void {
+  const { L, N, P, direct, sum, softplus } = l;
+  const { u, delta, A, B, C, index } = v;
+  const aBase = c * N;
+  const Dc = v.D[c];
+  const bias = v.bias[c];
+  const dt0 = softplus ? softplusOf(bias) : bias;
+  h.fill(0);
+  for (let t = 0; t < L; t++) {
+    const p = direct ? t : index[r.idx + t];
+    if (p < 0) {
+      for (let n = 0; n < N; n++) h[n] *= Math.exp(dt0 * A[aBase + n]);
+      continue;
+    }
+    const x = delta[r.d + p] + bias;
+    const dt = softplus && x <= 20 ? Math.log1p(Math.exp(x)) : x;
+    const uv = u[r.u + p];
+    const dtu = dt * uv;
+    let yv = Dc * uv;
+    for (let n = 0, j = r.bc + p; n < N; n++, j += P) {
+      const hn = Math.exp(dt * A[aBase + n]) * h[n] + dtu * B[j];
+      h[n] = hn;
+      yv += C[j] * hn;
+    }
+    if (sum) y[r.o + p] += yv;
+    else y[r.o + p] = yv;
+  }
+}
+
+/** Reads of one (batch, channel) sequence for the local-backward path: position, u, raw dt input, dt, B and C rows at each step. */
 interface Sequence {
   pos: Int32Array; // (L) map position or -1
   u: Float64Array; // (L)
@@ -27,46 +145,36 @@ interface Sequence {
   Cv: Float64Array; // (L*N)
 }
 
-function makeSequence(g: ScanGeometry): Sequence {
+function makeSequence(l: Layout): Sequence {
   return {
-    pos: new Int32Array(g.L), u: new Float64Array(g.L), x: new Float64Array(g.L), dt: new Float64Array(g.L),
-    a: new Float64Array(g.L * g.N), Bv: new Float64Array(g.L * g.N), Cv: new Float64Array(g.L * g.N),
+    pos: new Int32Array(l.L), u: new Float64Array(l.L), x: new Float64Array(l.L), dt: new Float64Array(l.L),
+    a: new Float64Array(l.L * l.N), Bv: new Float64Array(l.L * l.N), Cv: new Float64Array(l.L * l.N),
   };
 }
 
-interface Arrays {
-  u: Values; delta: Values; A: Values; B: Values; C: Values; D: Values; bias: Values; index: Values;
-}
-
-function loadSequence(s: Sequence, g: ScanGeometry, v: Arrays, b: number, c: number): void {
-  const { L, N, P } = g;
-  const m = channelMaps(g);
-  const k = m.dirOf(c);
-  const grp = m.groupOf(c);
-  const uBase = (b * (g.uShared ? g.channels / g.K : g.channels) + m.uRowOf(c)) * P;
-  const dBase = (b * g.channels + c) * P;
-  const bcBase = (b * g.G + grp) * N * P;
+function loadSequence(s: Sequence, l: Layout, v: Arrays, r: Rows, c: number): void {
+  const { L, N, P } = l;
   const bias = v.bias[c];
   for (let t = 0; t < L; t++) {
-    const p = g.mode === 'direct' ? t : v.index[k * L + t];
+    const p = l.direct ? t : v.index[r.idx + t];
     s.pos[t] = p;
-    const uv = p >= 0 ? v.u[uBase + p] : 0;
-    const x = (p >= 0 ? v.delta[dBase + p] : 0) + bias;
-    const dt = g.deltaSoftplus ? softplusOf(x) : x;
+    const uv = p >= 0 ? v.u[r.u + p] : 0;
+    const x = (p >= 0 ? v.delta[r.d + p] : 0) + bias;
+    const dt = l.softplus ? softplusOf(x) : x;
     s.u[t] = uv;
     s.x[t] = x;
     s.dt[t] = dt;
     for (let n = 0; n < N; n++) {
       s.a[t * N + n] = Math.exp(dt * v.A[c * N + n]);
-      s.Bv[t * N + n] = p >= 0 ? v.B[bcBase + n * P + p] : 0;
-      s.Cv[t * N + n] = p >= 0 ? v.C[bcBase + n * P + p] : 0;
+      s.Bv[t * N + n] = p >= 0 ? v.B[r.bc + n * P + p] : 0;
+      s.Cv[t * N + n] = p >= 0 ? v.C[r.bc + n * P + p] : 0;
     }
   }
 }
 
-/** Forward states of one sequence: hf (L*N), and hb (L*N) for the local backward windows. */
-function states(s: Sequence, g: ScanGeometry, hf: Float64Array, hb: Float64Array | null): void {
-  const { L, N } = g;
+/** Forward states of one sequence: hf (L*N), and hb (L*N) of the local backward windows. */
+function states(s: Sequence, l: Layout, hf: Float64Array, hb: Float64Array): void {
+  const { L, N, w } = l;
   for (let n = 0; n < N; n++) {
     let h = 0;
     for (let t = 0; t < L; t++) {
@@ -74,8 +182,6 @@ function states(s: Sequence, g: ScanGeometry, hf: Float64Array, hb: Float64Array
       h = s.a[i] * h + s.dt[t] * s.Bv[i] * s.u[t];
       hf[i] = h;
     }
-    if (!hb) continue;
-    const w = g.localBackward;
     for (let st = 0; st < L; st += w) {
       const e = Math.min(st + w, L);
       let hbv = 0;
@@ -90,47 +196,286 @@ function states(s: Sequence, g: ScanGeometry, hf: Float64Array, hb: Float64Array
   }
 }
 
-function getArrays(backend: CpuBackend, inputs: tf.NamedTensorInfoMap): Arrays {
-  const get = (name: string) => backend.data.get(inputs[name]!.dataId).values;
-  return {
-    u: get('u'), delta: get('delta'), A: get('A'), B: get('B'), C: get('C'), D: get('D'), bias: get('deltaBias'), index: get('index'),
-  };
+/** Scratch of the local-backward path, once per call. */
+interface LocalScratch { s: Sequence; hf: Float64Array; hb: Float64Array }
+
+const localScratch = (l: Layout): LocalScratch => ({ s: makeSequence(l), hf: new Float64Array(l.L * l.N), hb: new Float64Array(l.L * l.N) });
+
+/** y of one sequence with the local backward windows (states of both paths stored). */
+function forwardSeqLocal(v: Arrays, l: Layout, r: Rows, c: number, y: Float32Array | Float64Array, k: LocalScratch): void {
+  const { L, N } = l;
+  const { s, hf, hb } = k;
+  loadSequence(s, l, v, r, c);
+  states(s, l, hf, hb);
+  const Dc = v.D[c];
+  for (let t = 0; t < L; t++) {
+    const p = s.pos[t];
+    if (p < 0) continue; // zero token: output dropped
+    let yv = Dc * s.u[t];
+    for (let n = 0; n < N; n++) {
+      const i = t * N + n;
+      yv += s.Cv[i] * (hf[i] + hb[i]);
+    }
+    if (l.sum) y[r.o + p] += yv;
+    else y[r.o + p] = yv;
+  }
 }
 
 function forwardCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }): tf.TensorInfo[] {
   const cpu = backend as CpuBackend;
   const g = attrs as unknown as ScanAttrs;
   const v = getArrays(cpu, inputs);
+  const l = layoutOf(g);
   const shape = outputShape(g);
   const out = new Float32Array(shape[0] * shape[1] * shape[2]);
-  const { L, N, P } = g;
-  const m = channelMaps(g);
-  const s = makeSequence(g);
-  const hf = new Float64Array(L * N);
-  const hb = g.localBackward > 0 ? new Float64Array(L * N) : null;
-  const acc = g.mode === 'sum' ? new Float64Array(g.batch * g.outRows * P) : null;
-  for (let b = 0; b < g.batch; b++) {
-    for (let c = 0; c < g.channels; c++) {
-      loadSequence(s, g, v, b, c);
-      states(s, g, hf, hb);
-      const Dc = v.D[c];
-      const oBase = (b * g.outRows + m.outRowOf(c)) * (g.mode === 'direct' ? L : P);
-      for (let t = 0; t < L; t++) {
-        const p = s.pos[t];
-        if (p < 0) continue; // zero token: output dropped
-        let y = Dc * s.u[t];
-        for (let n = 0; n < N; n++) {
-          const i = t * N + n;
-          y += s.Cv[i] * (hb ? hf[i] + hb[i] : hf[i]);
-        }
-        if (acc) acc[oBase + p] += y;
-        else out[oBase + p] = y;
+  // 'sum' adds the K directions (and repeated visits) in float64 first
+  const y = l.sum ? new Float64Array(out.length) : out;
+  const r = newRows();
+  const h = new Float64Array(l.N);
+  const local = l.w > 0 ? localScratch(l) : null;
+  for (let b = 0; b < l.batch; b++) {
+    for (let c = 0; c < l.channels; c++) {
+      rowsOf(l, b, c, r);
+      if (local) forwardSeqLocal(v, l, r, c, y, local);
+      else if (l.N === 1) forwardSeq1(v, l, r, c, y);
+      else forwardSeqN(v, l, r, c, y, h);
+    }
+  }
+  if (y !== out) out.set(y);
+  // Second output: chunk-boundary states, used by the webgpu backward; the cpu backward recomputes.
+  return [cpu.makeTensorInfo(shape, 'float32', out), cpu.makeTensorInfo([0], 'float32', new Float32Array(0))];
+}
+
+// ---- backward ----------------------------------------------------------------------------------
+
+/** Gradient outputs (float64 sums) and the per-batch parameter partials. */
+interface Grads {
+  dy: Values;
+  du: Float64Array; ddelta: Float64Array; dB: Float64Array; dC: Float64Array;
+  /** (batch, channels, N + 2): [dA(N), dD, dDeltaBias] */
+  dParams: Float32Array;
+}
+
+/** Per-sequence scratch of the fused backward: decays a_t (index t, a_L = 0), states h_{t-1} (index t, h_{-1} = 0). */
+interface FusedScratch {
+  pos: Int32Array; uv: Float64Array; dt: Float64Array; sig: Float64Array; // (L)
+  a: Float64Array; h: Float64Array; // ((L+1)*N)
+  gf: Float64Array; dA: Float64Array; // (N)
+}
+
+const fusedScratch = (l: Layout): FusedScratch => ({
+  pos: new Int32Array(l.L), uv: new Float64Array(l.L), dt: new Float64Array(l.L), sig: new Float64Array(l.L),
+  a: new Float64Array((l.L + 1) * l.N), h: new Float64Array((l.L + 1) * l.N), gf: new Float64Array(l.N), dA: new Float64Array(l.N),
+});
+
+/**
+ * Backward of one sequence, any N, no local backward. Forward pass: a_t, h_t, dt_t, dsoftplus/dx.
+ * Reverse pass: gf_t = dy_t C_t + a_{t+1} gf_{t+1} (d loss / d h_t); then d/da_t = gf_t h_{t-1} and
+ * d/d(dt_t B_t u_t) = gf_t feed dt (through a_t = exp(dt A) and the input), A, u, B; dC_t = dy_t h_t.
+ */
+function backwardSeqN(v: Arrays, l: Layout, r: Rows, b: number, c: number, o: Grads, s: FusedScratch): void {
+  const { L, N, P, direct, softplus } = l;
+  const { u, delta, A, B, C, index } = v;
+  const aBase = c * N;
+  const bias = v.bias[c];
+  const { pos, uv: uvs, dt: dts, sig, a, h, gf, dA } = s;
+  for (let t = 0; t < L; t++) {
+    const p = direct ? t : index[r.idx + t];
+    pos[t] = p;
+    const x = (p >= 0 ? delta[r.d + p] : 0) + bias;
+    let dt = x;
+    let sg = 1;
+    if (softplus && x <= 20) {
+      const e = Math.exp(x);
+      dt = Math.log1p(e);
+      sg = e / (1 + e);
+    }
+    const uv = p >= 0 ? u[r.u + p] : 0;
+    dts[t] = dt;
+    sig[t] = sg;
+    uvs[t] = uv;
+    const dtu = dt * uv;
+    for (let n = 0, i = t * N, j = r.bc + p; n < N; n++, i++, j += P) {
+      const an = Math.exp(dt * A[aBase + n]);
+      a[i] = an;
+      h[i + N] = an * h[i] + (p >= 0 ? dtu * B[j] : 0);
+    }
+  }
+  gf.fill(0);
+  dA.fill(0);
+  const Dc = v.D[c];
+  const duRow = r.u;
+  let dD = 0;
+  let dBias = 0;
+  for (let t = L - 1; t >= 0; t--) {
+    const p = pos[t];
+    const dyt = p >= 0 ? o.dy[r.o + p] : 0;
+    const uv = uvs[t];
+    const dt = dts[t];
+    let ddt = 0;
+    let duv = Dc * dyt;
+    for (let n = 0, i = t * N, j = r.bc + p; n < N; n++, i++, j += P) {
+      const Bn = p >= 0 ? B[j] : 0;
+      const g = (p >= 0 ? dyt * C[j] : 0) + a[i + N] * gf[n];
+      gf[n] = g;
+      const dan = g * h[i] * a[i]; // d/d(dt A_n) through a_t
+      ddt += dan * A[aBase + n] + g * Bn * uv;
+      dA[n] += dan * dt;
+      duv += g * dt * Bn;
+      if (p >= 0) {
+        o.dB[j] += g * dt * uv;
+        o.dC[j] += dyt * h[i + N];
+      }
+    }
+    dD += dyt * uv;
+    const dx = ddt * sig[t];
+    dBias += dx; // zero tokens too: their dt is softplus(bias)
+    if (p >= 0) {
+      o.ddelta[r.d + p] += dx;
+      o.du[duRow + p] += duv;
+    }
+  }
+  const pBase = (b * l.channels + c) * (N + 2);
+  for (let n = 0; n < N; n++) o.dParams[pBase + n] = dA[n];
+  o.dParams[pBase + N] = dD;
+  o.dParams[pBase + N + 1] = dBias;
+}
+
+/** backwardSeqN for N = 1: the state and adjoint in scalars. */
+function backwardSeq1(v: Arrays, l: Layout, r: Rows, b: number, c: number, o: Grads, s: FusedScratch): void {
+  const { L, direct, softplus } = l;
+  const { u, delta, B, C, index } = v;
+  const A0 = v.A[c];
+  const bias = v.bias[c];
+  const { pos, uv: uvs, dt: dts, sig, a, h } = s;
+  let hv = 0;
+  for (let t = 0; t < L; t++) {
+    const p = direct ? t : index[r.idx + t];
+    pos[t] = p;
+    const x = (p >= 0 ? delta[r.d + p] : 0) + bias;
+    let dt = x;
+    let sg = 1;
+    if (softplus && x <= 20) {
+      const e = Math.exp(x);
+      dt = Math.log1p(e);
+      sg = e / (1 + e);
+    }
+    const uv = p >= 0 ? u[r.u + p] : 0;
+    dts[t] = dt;
+    sig[t] = sg;
+    uvs[t] = uv;
+    const an = Math.exp(dt * A0);
+    a[t] = an;
+    h[t] = hv; // h_{t-1}
+    hv = an * hv + (p >= 0 ? dt * uv * B[r.bc + p] : 0);
+  }
+  const Dc = v.D[c];
+  let gf = 0;
+  let aNext = 0; // a_{t+1}
+  let hNext = hv; // h_t, walking back
+  let dA = 0;
+  let dD = 0;
+  let dBias = 0;
+  for (let t = L - 1; t >= 0; t--) {
+    const p = pos[t];
+    const uv = uvs[t];
+    const dt = dts[t];
+    const at = a[t];
+    const hPrev = h[t];
+    let ddt: number;
+    if (p >= 0) {
+      const j = r.bc + p;
+      const dyt = o.dy[r.o + p];
+      const Bn = B[j];
+      gf = dyt * C[j] + aNext * gf;
+      const dan = gf * hPrev * at;
+      ddt = dan * A0 + gf * Bn * uv;
+      dA += dan * dt;
+      o.dB[j] += gf * dt * uv;
+      o.dC[j] += dyt * hNext;
+      dD += dyt * uv;
+      const dx = ddt * sig[t];
+      dBias += dx;
+      o.ddelta[r.d + p] += dx;
+      o.du[r.u + p] += Dc * dyt + gf * dt * Bn;
+    } else {
+      gf = aNext * gf; // zero token: no output, u = B = 0
+      const dan = gf * hPrev * at;
+      dA += dan * dt;
+      dBias += dan * A0 * sig[t];
+    }
+    aNext = at;
+    hNext = hPrev;
+  }
+  const pBase = (b * l.channels + c) * 3;
+  o.dParams[pBase] = dA;
+  o.dParams[pBase + 1] = dD;
+  o.dParams[pBase + 2] = dBias;
+}
+
+/** Backward of one sequence with the local backward windows. */
+function backwardSeqLocal(v: Arrays, l: Layout, r: Rows, b: number, c: number, o: Grads, k: LocalScratch, da: Float64Array, db: Float64Array, dyv: Float64Array, dAn: Float64Array): void {
+  const { L, N, P, w } = l;
+  const { s, hf, hb } = k;
+  loadSequence(s, l, v, r, c);
+  states(s, l, hf, hb);
+  for (let t = 0; t < L; t++) dyv[t] = s.pos[t] >= 0 ? o.dy[r.o + s.pos[t]] : 0;
+  for (let n = 0; n < N; n++) {
+    // Forward-path adjoint, reverse in t: gf_t = dy_t C_t + a_{t+1} gf_{t+1}; da_t = gf_t h_{t-1}, db_t = gf_t.
+    let gf = 0;
+    for (let t = L - 1; t >= 0; t--) {
+      const i = t * N + n;
+      gf = dyv[t] * s.Cv[i] + (t + 1 < L ? s.a[i + N] * gf : 0);
+      da[i] = gf * (t > 0 ? hf[i - N] : 0);
+      db[i] = gf;
+    }
+    // Backward-path adjoint, forward in t inside each window: gb_t = G_t + a_{t-1} gb_{t-1};
+    // hb_{t} = a_t (b_{t+1} + hb_{t+1}) sends gb_t * (b_{t+1} + hb_{t+1}) to a_t and a_t gb_t to b_{t+1}.
+    for (let st = 0; st < L; st += w) {
+      const e = Math.min(st + w, L);
+      let gb = 0;
+      for (let t = st; t < e; t++) {
+        const i = t * N + n;
+        if (t > st) db[i] += s.a[i - N] * gb;
+        gb = dyv[t] * s.Cv[i] + (t > st ? s.a[i - N] * gb : 0);
+        if (t + 1 < e) da[i] += gb * (s.dt[t + 1] * s.Bv[i + N] * s.u[t + 1] + hb[i + N]);
       }
     }
   }
-  if (acc) out.set(acc);
-  // Second output: chunk-boundary states, used by the webgpu backward; the cpu backward recomputes.
-  return [cpu.makeTensorInfo(shape, 'float32', out), cpu.makeTensorInfo([0], 'float32', new Float32Array(0))];
+  const Dc = v.D[c];
+  let dD = 0;
+  let dBias = 0;
+  dAn.fill(0);
+  for (let t = 0; t < L; t++) {
+    const p = s.pos[t];
+    const dt = s.dt[t];
+    const uv = s.u[t];
+    let ddt = 0;
+    let duv = Dc * dyv[t];
+    for (let n = 0; n < N; n++) {
+      const i = t * N + n;
+      const An = v.A[c * N + n];
+      ddt += da[i] * s.a[i] * An + db[i] * s.Bv[i] * uv;
+      dAn[n] += da[i] * s.a[i] * dt;
+      duv += db[i] * dt * s.Bv[i];
+      if (p >= 0) {
+        o.dB[r.bc + n * P + p] += db[i] * dt * uv;
+        o.dC[r.bc + n * P + p] += dyv[t] * (hf[i] + hb[i]);
+      }
+    }
+    dD += dyv[t] * uv;
+    const x = s.x[t];
+    const dx = l.softplus && x <= 20 ? ddt / (1 + Math.exp(-x)) : ddt;
+    dBias += dx; // zero tokens too: their dt is softplus(bias)
+    if (p >= 0) {
+      o.ddelta[r.d + p] += dx;
+      o.du[r.u + p] += duv;
+    }
+  }
+  const pBase = (b * l.channels + c) * (N + 2);
+  for (let n = 0; n < N; n++) o.dParams[pBase + n] = dAn[n];
+  o.dParams[pBase + N] = dD;
+  o.dParams[pBase + N + 1] = dBias;
 }
 
 /**
@@ -141,96 +486,45 @@ function backwardCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap
   const cpu = backend as CpuBackend;
   const g = attrs as unknown as ScanAttrs;
   const v = getArrays(cpu, inputs);
-  const dy = cpu.data.get(inputs.dy!.dataId).values;
-  const { L, N, P, batch, channels } = g;
-  const m = channelMaps(g);
-  const uRows = g.uShared ? channels / g.K : channels;
-  const du = new Float64Array(batch * uRows * P);
-  const ddelta = new Float64Array(batch * channels * P);
-  const dB = new Float64Array(batch * g.G * N * P);
-  const dC = new Float64Array(batch * g.G * N * P);
-  const dParams = new Float32Array(batch * channels * (N + 2));
-  const s = makeSequence(g);
-  const hf = new Float64Array(L * N);
-  const hb = g.localBackward > 0 ? new Float64Array(L * N) : null;
-  const da = new Float64Array(L * N);
-  const db = new Float64Array(L * N);
-  const dyv = new Float64Array(L);
-  const w = g.localBackward;
-  const outLen = g.mode === 'direct' ? L : P;
-  for (let b = 0; b < batch; b++) {
-    for (let c = 0; c < channels; c++) {
-      loadSequence(s, g, v, b, c);
-      states(s, g, hf, hb);
-      const grp = m.groupOf(c);
-      const oBase = (b * g.outRows + m.outRowOf(c)) * outLen;
-      for (let t = 0; t < L; t++) dyv[t] = s.pos[t] >= 0 ? dy[oBase + s.pos[t]] : 0;
-      const bcBase = (b * g.G + grp) * N * P;
-      const pBase = (b * channels + c) * (N + 2);
-      for (let n = 0; n < N; n++) {
-        // Forward-path adjoint, reverse in t: gf_t = dy_t C_t + a_{t+1} gf_{t+1}; da_t = gf_t h_{t-1}, db_t = gf_t.
-        let gf = 0;
-        for (let t = L - 1; t >= 0; t--) {
-          const i = t * N + n;
-          gf = dyv[t] * s.Cv[i] + (t + 1 < L ? s.a[i + N] * gf : 0);
-          da[i] = gf * (t > 0 ? hf[i - N] : 0);
-          db[i] = gf;
-        }
-        if (hb) {
-          // Backward-path adjoint, forward in t inside each window: gb_t = G_t + a_{t-1} gb_{t-1};
-          // hb_{t} = a_t (b_{t+1} + hb_{t+1}) sends gb_t * (b_{t+1} + hb_{t+1}) to a_t and a_t gb_t to b_{t+1}.
-          for (let st = 0; st < L; st += w) {
-            const e = Math.min(st + w, L);
-            let gb = 0;
-            for (let t = st; t < e; t++) {
-              const i = t * N + n;
-              if (t > st) db[i] += s.a[i - N] * gb;
-              gb = dyv[t] * s.Cv[i] + (t > st ? s.a[i - N] * gb : 0);
-              if (t + 1 < e) da[i] += gb * (s.dt[t + 1] * s.Bv[i + N] * s.u[t + 1] + hb[i + N]);
-            }
-          }
-        }
+  const l = layoutOf(g);
+  const { L, N, P, batch, channels, uRows } = l;
+  const o: Grads = {
+    dy: cpu.data.get(inputs.dy!.dataId).values,
+    du: new Float64Array(batch * uRows * P),
+    ddelta: new Float64Array(batch * channels * P),
+    dB: new Float64Array(batch * g.G * N * P),
+    dC: new Float64Array(batch * g.G * N * P),
+    dParams: new Float32Array(batch * channels * (N + 2)),
+  };
+  const r = newRows();
+  if (l.w > 0) {
+    const k = localScratch(l);
+    const da = new Float64Array(L * N);
+    const db = new Float64Array(L * N);
+    const dyv = new Float64Array(L);
+    const dAn = new Float64Array(N);
+    for (let b = 0; b < batch; b++) {
+      for (let c = 0; c < channels; c++) {
+        rowsOf(l, b, c, r);
+        backwardSeqLocal(v, l, r, b, c, o, k, da, db, dyv, dAn);
       }
-      let dD = 0;
-      let dBias = 0;
-      const dAn = new Float64Array(N);
-      for (let t = 0; t < L; t++) {
-        const p = s.pos[t];
-        const dt = s.dt[t];
-        const uv = s.u[t];
-        let ddt = 0;
-        let duv = v.D[c] * dyv[t];
-        for (let n = 0; n < N; n++) {
-          const i = t * N + n;
-          const An = v.A[c * N + n];
-          ddt += da[i] * s.a[i] * An + db[i] * s.Bv[i] * uv;
-          dAn[n] += da[i] * s.a[i] * dt;
-          duv += db[i] * dt * s.Bv[i];
-          if (p >= 0) {
-            dB[bcBase + n * P + p] += db[i] * dt * uv;
-            dC[bcBase + n * P + p] += dyv[t] * (hb ? hf[i] + hb[i] : hf[i]);
-          }
-        }
-        dD += dyv[t] * uv;
-        const dx = g.deltaSoftplus ? (s.x[t] <= 20 ? ddt * sigmoid(s.x[t]) : ddt) : ddt;
-        dBias += dx; // zero tokens too: their dt is softplus(bias)
-        if (p >= 0) {
-          ddelta[(b * channels + c) * P + p] += dx;
-          du[(b * uRows + m.uRowOf(c)) * P + p] += duv;
-        }
+    }
+  } else {
+    const s = fusedScratch(l);
+    for (let b = 0; b < batch; b++) {
+      for (let c = 0; c < channels; c++) {
+        rowsOf(l, b, c, r);
+        if (N === 1) backwardSeq1(v, l, r, b, c, o, s);
+        else backwardSeqN(v, l, r, b, c, o, s);
       }
-      for (let n = 0; n < N; n++) dParams[pBase + n] = dAn[n];
-      dParams[pBase + N] = dD;
-      dParams[pBase + N + 1] = dBias;
     }
   }
-  const f32 = (x: Float64Array) => Float32Array.from(x);
   return [
-    cpu.makeTensorInfo([batch, uRows, P], 'float32', f32(du)),
-    cpu.makeTensorInfo([batch, channels, P], 'float32', f32(ddelta)),
-    cpu.makeTensorInfo([batch, g.G, N, P], 'float32', f32(dB)),
-    cpu.makeTensorInfo([batch, g.G, N, P], 'float32', f32(dC)),
-    cpu.makeTensorInfo([batch, channels, N + 2], 'float32', dParams),
+    cpu.makeTensorInfo([batch, uRows, P], 'float32', new Float32Array(o.du)),
+    cpu.makeTensorInfo([batch, channels, P], 'float32', new Float32Array(o.ddelta)),
+    cpu.makeTensorInfo([batch, g.G, N, P], 'float32', new Float32Array(o.dB)),
+    cpu.makeTensorInfo([batch, g.G, N, P], 'float32', new Float32Array(o.dC)),
+    cpu.makeTensorInfo([batch, channels, N + 2], 'float32', o.dParams),
   ];
 }
 
