@@ -2,15 +2,14 @@
 // directions. Merge 'sum' (and a shared u in the backward) either runs the K directions of the same
 // channels in one workgroup in lockstep, adding into the shared row one direction after the other
 // ("lockstep"), or writes per-direction rows (B, K*D, P) and sums them in a second pass ("ksum").
-import { tf, type TensorInfo } from '../../../core/tf.ts';
+import type { TensorInfo } from '../../../core/tf.ts';
 import type { ScanAttrs, ScanGeometry } from './types.ts';
 import { outputShape } from './validate.ts';
 import { foldForwardWgsl } from './wgsl-fold-forward.ts';
 import { foldBackwardWgsl } from './wgsl-fold-backward.ts';
 import { foldKey, foldSharedBytes, tileOrderWgsl, type FoldVariant } from './wgsl-fold-common.ts';
-import { REDUCE_PARTIALS_WGSL } from './wgsl-subgroup.ts';
 import {
-  checkBindingSizes, checkStorageBindings, clearTensors, copyTensor, dispatch, getPipeline, grid, type WebgpuBackendLike,
+  checkBindingSizes, checkStorageBindings, clearTensors, dispatch, getPipeline, grid, splitDBC, type WebgpuBackendLike,
 } from './webgpu-runtime.ts';
 
 /** One program's layout (forward or backward). */
@@ -215,10 +214,8 @@ export function foldBackward(be: WebgpuBackendLike, g: ScanAttrs, t: FoldTiling,
   const viaKSum = g.uShared === 1 && g.K > 1 && !t.bwd.lockstep;
   const duOut = viaKSum ? be.makeTensorInfo([g.batch, g.channels, g.P], 'float32') : du;
   const ddelta = be.makeTensorInfo([g.batch, g.channels, g.P], 'float32');
-  const bcShape = [g.batch, g.G, g.N, g.P];
-  const bcBytes = tf.util.sizeFromShape(bcShape) * 4;
   const nbk = g.channels / g.G / t.bwd.R;
-  const dBC = be.makeTensorInfo(t.partial ? [2, g.batch, g.G, nbk, g.N, g.P] : [2, ...bcShape], 'float32');
+  const dBC = be.makeTensorInfo(t.partial ? [2, g.batch, g.G, nbk, g.N, g.P] : [2, g.batch, g.G, g.N, g.P], 'float32');
   const dParams = be.makeTensorInfo([g.batch, g.channels, g.N + 2], 'float32');
   checkBindingSizes(be, { u, delta, B, C, states, dy, du: duOut, ddelta, dBC, dParams });
   checkStorageBindings(be, 12, 'backward');
@@ -240,18 +237,7 @@ export function foldBackward(be: WebgpuBackendLike, g: ScanAttrs, t: FoldTiling,
     kSum(be, duOut, du, g);
     be.disposeData(duOut.dataId);
   }
-  const dB = be.makeTensorInfo(bcShape, 'float32');
-  const dC = be.makeTensorInfo(bcShape, 'float32');
-  if (t.partial && nbk > 1) {
-    const reduce = getPipeline(be, 'ssm-reduce-partials', () => REDUCE_PARTIALS_WGSL, 'SelectiveScanReducePartials');
-    const outer = g.batch * g.G;
-    const inner = g.N * g.P;
-    const [rx, ry] = grid(be, Math.ceil((outer * inner) / 256));
-    dispatch(be, reduce, Uint32Array.from([outer, nbk, inner, rx]), [dBC, dB, dC], [rx, ry]);
-  } else {
-    copyTensor(be, dBC, 0, dB, bcBytes);
-    copyTensor(be, dBC, bcBytes, dC, bcBytes);
-  }
+  const [dB, dC] = splitDBC(be, dBC, g, t.partial && nbk > 1 ? nbk : null);
   be.disposeData(dBC.dataId);
   return [du, ddelta, dB, dC, dParams];
 }

@@ -9,9 +9,9 @@ import { chooseFoldTiling, foldBackward, foldForward } from './webgpu-fold.ts';
 import { shaderVariant, variantKey } from './wgsl-common.ts';
 import { forwardWgsl } from './wgsl-forward.ts';
 import { backwardWgsl } from './wgsl-backward.ts';
-import { backwardSubgroupWgsl, forwardSubgroupWgsl, REDUCE_PARTIALS_WGSL } from './wgsl-subgroup.ts';
+import { backwardSubgroupWgsl, forwardSubgroupWgsl } from './wgsl-subgroup.ts';
 import {
-  checkBindingSizes, checkStorageBindings, clearTensors, copyTensor, dispatch, getPipeline, grid, type WebgpuBackendLike,
+  checkBindingSizes, checkStorageBindings, clearTensors, dispatch, getPipeline, grid, splitDBC, type WebgpuBackendLike,
 } from './webgpu-runtime.ts';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown };
@@ -107,11 +107,9 @@ function backwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const uRows = g.uShared ? g.channels / g.K : g.channels;
   const du = be.makeTensorInfo([g.batch, uRows, g.P], 'float32');
   const ddelta = be.makeTensorInfo([g.batch, g.channels, g.P], 'float32');
-  const bcShape = [g.batch, g.G, g.N, g.P];
-  const bcBytes = tf.util.sizeFromShape(bcShape) * 4;
   // dB/dC: partial sums per block of R rows (2, B, G, Dg/R, N, P) reduced below, or atomic adds
   const blocks = g.channels / g.G / t.R;
-  const dBC = be.makeTensorInfo(t.partial ? [2, g.batch, g.G, blocks, g.N, g.P] : [2, ...bcShape], 'float32');
+  const dBC = be.makeTensorInfo(t.partial ? [2, g.batch, g.G, blocks, g.N, g.P] : [2, g.batch, g.G, g.N, g.P], 'float32');
   const dParams = be.makeTensorInfo([g.batch, g.channels, g.N + 2], 'float32');
   checkBindingSizes(be, { u, delta, B, C, states, dy, du, ddelta, dBC, dParams });
   checkStorageBindings(be, 12, 'backward');
@@ -124,18 +122,7 @@ function backwardWebgpu({ inputs, backend, attrs }: KernelArgs): TensorInfo[] {
   const pipeline = getPipeline(be, `bwd${variantKey(v)}`, () => (v.subgroup ? backwardSubgroupWgsl(v) : backwardWgsl(v)), 'SelectiveScanBackward');
   const [gx, gy] = grid(be, workgroupCount(g, t, loopK));
   dispatch(be, pipeline, geometryUniforms(g, t, loopK, gx), [u, delta, params, B, C, index, states, dy, du, ddelta, dBC, dParams], [gx, gy]);
-  const dB = be.makeTensorInfo(bcShape, 'float32');
-  const dC = be.makeTensorInfo(bcShape, 'float32');
-  if (t.partial) {
-    const reduce = getPipeline(be, 'ssm-reduce-partials', () => REDUCE_PARTIALS_WGSL, 'SelectiveScanReducePartials');
-    const outer = g.batch * g.G;
-    const inner = g.N * g.P;
-    const [rx, ry] = grid(be, Math.ceil((outer * inner) / 256));
-    dispatch(be, reduce, Uint32Array.from([outer, blocks, inner, rx]), [dBC, dB, dC], [rx, ry]);
-  } else {
-    copyTensor(be, dBC, 0, dB, bcBytes);
-    copyTensor(be, dBC, bcBytes, dC, bcBytes);
-  }
+  const [dB, dC] = splitDBC(be, dBC, g, t.partial ? blocks : null);
   be.disposeData(params.dataId);
   be.disposeData(dBC.dataId);
   return [du, ddelta, dB, dC, dParams];

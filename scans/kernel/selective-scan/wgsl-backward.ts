@@ -6,30 +6,19 @@
 // dA, dD, dDeltaBias are reduced per channel and written as per-batch partials (B, K*D, N+2).
 // Bindings: 1 u, 2 delta, 3 params, 4 B, 5 C, 6 index, 7 states, 8 dy, 9 du, 10 ddelta,
 // 11 dBC (2, B, G, N, P) = [dB | dC], 12 dParams (B, K*D, N+2).
-import { atomicAddFn, channelSetup, loopBounds, prelude, workgroupSetup, type ShaderVariant } from './wgsl-common.ts';
+import {
+  backwardBindings, dtFromX, loopBounds, mainOpening, prelude, serialScan, stageAndFold, stageRowValue, storeDBC, workgroupSetup,
+  type ShaderVariant,
+} from './wgsl-common.ts';
 
 export function backwardWgsl(v: ShaderVariant): string {
-  const accType = v.atomic ? 'array<atomic<u32>>' : 'array<f32>';
   const writeDu = v.atomic ? 'addDu(o, dv);' : v.loopK ? 'du[o] = du[o] + dv;' : 'du[o] = dv;';
   const writeDdelta = v.atomic ? 'addDdelta(o, xv);' : 'ddelta[o] = xv;';
   const lb = v.W > 0;
   const L = loopBounds(v);
   return /* wgsl */ `
 ${prelude(v)}
-@group(0) @binding(1) var<storage, read> u_in: array<f32>;
-@group(0) @binding(2) var<storage, read> delta_in: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read> Bm: array<f32>;
-@group(0) @binding(5) var<storage, read> Cm: array<f32>;
-@group(0) @binding(6) var<storage, read> idx: array<i32>;
-@group(0) @binding(7) var<storage, read> states: array<f32>;
-@group(0) @binding(8) var<storage, read> dy: array<f32>;
-@group(0) @binding(9) var<storage, read_write> du: ${accType};
-@group(0) @binding(10) var<storage, read_write> ddelta: ${accType};
-@group(0) @binding(11) var<storage, read_write> dBC: array<atomic<u32>>;
-@group(0) @binding(12) var<storage, read_write> dParams: array<f32>;
-${atomicAddFn('addBC', 'dBC')}
-${v.atomic ? atomicAddFn('addDu', 'du') + atomicAddFn('addDdelta', 'ddelta') : ''}
+${backwardBindings(false, v.atomic, true)}
 
 var<workgroup> s_pos: array<i32, TL>;
 var<workgroup> s_x: array<f32, R * S * SLOT>;
@@ -42,13 +31,7 @@ var<workgroup> s_rA: array<f32, R * S>;
 var<workgroup> s_rB: array<f32, R * S>;
 var<workgroup> s_gcarry: array<f32, R * N>;
 
-@compute @workgroup_size(${v.R * v.S})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-${workgroupSetup}
-  for (var kk = 0u; kk < geo.kCount; kk++) {
-${channelSetup}
-    let Dc = params[pr + N];
-    let bias = params[pr + N + 1u];
+${mainOpening(v, workgroupSetup)}
     var dAacc: array<f32, N>;
     for (var n = 0u; n < ${L.N}; n++) { dAacc[n] = 0.0; }
     var dDacc = 0.0;
@@ -80,14 +63,7 @@ ${channelSetup}
         uu[i] = s_x[rowBase + s * SLOT + i];
         dyv[i] = s_y[rowBase + s * SLOT + i];
       }
-      workgroupBarrier();
-      for (var i = 0u; i < ${L.I}; i++) {
-        let q = s + i * S;
-        let p = s_pos[q];
-        var val = 0.0;
-        if (p >= 0) { val = delta_in[(b * geo.channels + c) * geo.P + u32(p)]; }
-        s_x[rowBase + slotOf(q)] = val;
-      }
+      workgroupBarrier();${stageRowValue(L, 'delta_in[(b * geo.channels + c) * geo.P + u32(p)]')}
       workgroupBarrier();
       var dt: array<f32, I>;
       var dfac: array<f32, I>;   // d dt / d (delta + bias)
@@ -95,44 +71,14 @@ ${channelSetup}
       var duv: array<f32, I>;
       for (var i = 0u; i < ${L.I}; i++) {
         let x = s_x[rowBase + s * SLOT + i] + bias;
-        var d = x;
-        var f = 1.0;
-        ${v.softplus ? 'd = softplus(x); if (x <= 20.0) { f = 1.0 / (1.0 + exp(-x)); }' : ''}
-        if (s_pos[s * I + i] == -2) { d = 0.0; f = 0.0; }   // past the end: identity step, no gradient
+        ${dtFromX(v.softplus, true, 's_pos[s * I + i] == -2', '        ')}
         dt[i] = d;
         dfac[i] = f;
         ddt[i] = 0.0;
         duv[i] = Dc * dyv[i];
         dDacc += dyv[i] * uu[i];
       }
-      for (var n = 0u; n < ${L.N}; n++) {
-        workgroupBarrier();
-        for (var q = lid; q < TL; q += R * S) {
-          let p = s_pos[q];
-          var bv = 0.0;
-          var cv = 0.0;
-          if (p >= 0) {
-            let o = ((b * geo.G + grp) * N + n) * geo.P + u32(p);
-            bv = Bm[o];
-            cv = Cm[o];
-          }
-          s_B[slotOf(q)] = bv;
-          s_C[slotOf(q)] = cv;
-        }
-        workgroupBarrier();
-        let An = params[pr + n];
-        var aa: array<f32, I>;
-        var bb: array<f32, I>;
-        var fa = 1.0;
-        var fb = 0.0;
-        for (var i = 0u; i < ${L.I}; i++) {
-          let a = exp(dt[i] * An);
-          let bv = dt[i] * s_B[s * SLOT + i] * uu[i];
-          aa[i] = a;
-          bb[i] = bv;
-          fa = a * fa;
-          fb = a * fb + bv;
-        }
+      for (var n = 0u; n < ${L.N}; n++) {${stageAndFold(L)}
         // reverse fold: g_out = a_first * g_first as an affine map of g_in (the adjoint entering from the right)
         var ra = 1.0;
         var rb = 0.0;
@@ -148,13 +94,7 @@ ${channelSetup}
         s_rB[r * S + s] = rb;
         workgroupBarrier();
         if (s == 0u) {
-          var h = states[((b * geo.channels + c) * geo.nTiles + tile) * N + n];
-          for (var j = 0u; j < ${L.S}; j++) {
-            let ja = s_fA[r * S + j];
-            let jb = s_fB[r * S + j];
-            s_fB[r * S + j] = h;   // state entering thread j
-            h = ja * h + jb;
-          }
+          var h = states[((b * geo.channels + c) * geo.nTiles + tile) * N + n];${serialScan(L, 's_fA', 's_fB')}
           var g = s_gcarry[r * N + n];
           for (var jj = ${L.S}; jj > 0u; jj--) {
             let j = jj - 1u;
@@ -230,10 +170,7 @@ ${channelSetup}
               sb += s_x[rr * S * SLOT + slotOf(q)];
               sc += s_y[rr * S * SLOT + slotOf(q)];
             }
-            let o = ((b * geo.G + grp) * N + n) * geo.P + u32(p);
-            // skip exact +0 (bit test: a float compare may treat NaN as 'equal' and drop it)
-            if (bitcast<u32>(sb) != 0u) { addBC(o, sb); }
-            if (bitcast<u32>(sc) != 0u) { addBC(dcOff + o, sc); }
+${storeDBC(null, 'dcOff')}
           }
         }
       }

@@ -10,41 +10,13 @@
 // dA, dD, dDeltaBias: per-channel partials (B, K*D, N+2), summed over the lanes.
 // Bindings: 1 u, 2 delta, 3 params, 4 B, 5 C, 6 tileOrder, 7 states, 8 dy, 9 du, 10 ddelta,
 // 11 dBC (2, B, G, Dg/R, N, P) partials or (2, B, G, N, P) atomics, 12 dParams (B, K*D, N+2).
-import { atomicAddFn } from './wgsl-common.ts';
-import { forItems, forStatesStaged, foldPrelude, foldSetup, stageFirstBC, type FoldVariant } from './wgsl-fold-common.ts';
+import { backwardBindings, dtFromX, laneParamsStore, storeDBC } from './wgsl-common.ts';
+import { foldLaneMaps, forItems, forStatesStaged, foldPrelude, foldSetup, stageFirstBC, storeRowTile, type FoldVariant } from './wgsl-fold-common.ts';
 
 export function foldBackwardWgsl(v: FoldVariant): string {
-  const storeBC = v.partial
-    ? /* wgsl */ `
-          let pb = (((b * geo.G + grp) * geo.nbk + (c0 % geo.Dg) / R) * N + n) * geo.P + u32(p);
-          dBC[pb] = sb;
-          dBC[geo.batch * geo.G * geo.nbk * N * geo.P + pb] = sc;`
-    : /* wgsl */ `
-          let o = ((b * geo.G + grp) * N + n) * geo.P + u32(p);
-          // skip exact +0 (bit test: a float compare may treat NaN as 'equal' and drop it)
-          if (bitcast<u32>(sb) != 0u) { addBC(o, sb); }
-          if (bitcast<u32>(sc) != 0u) { addBC(geo.batch * geo.G * N * geo.P + o, sc); }`;
-  const storeDu = forItems(v, 'j', /* wgsl */ `
-          let ap = access(dir, tile, j * S + lane);
-          let p = ap.y;
-          if (p >= 0) {
-            let o = (b * geo.outRows + duRow) * geo.P + u32(p);
-            ${v.duSum ? 'du[o] = du[o] + s_a[rowBase + slotOf(u32(ap.x))];' : 'du[o] = s_a[rowBase + slotOf(u32(ap.x))];'}
-          }`);
+  const storeBC = storeDBC(v.partial ? 'geo.nbk' : null);
   return /* wgsl */ `${foldPrelude(v)}
-@group(0) @binding(1) var<storage, read> u_in: array<f32>;
-@group(0) @binding(2) var<storage, read> delta_in: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read> Bm: array<f32>;
-@group(0) @binding(5) var<storage, read> Cm: array<f32>;
-@group(0) @binding(6) var<storage, read> tileOrder: array<vec2<i32>>;
-@group(0) @binding(7) var<storage, read> states: array<f32>;
-@group(0) @binding(8) var<storage, read> dy: array<f32>;
-@group(0) @binding(9) var<storage, read_write> du: array<f32>;
-@group(0) @binding(10) var<storage, read_write> ddelta: array<f32>;
-@group(0) @binding(11) var<storage, read_write> dBC: ${v.partial ? 'array<f32>' : 'array<atomic<u32>>'};
-@group(0) @binding(12) var<storage, read_write> dParams: array<f32>;
-${v.partial ? '' : atomicAddFn('addBC', 'dBC')}
+${backwardBindings(true, false, !v.partial)}
 
 @compute @workgroup_size(${v.NG * v.R * v.S})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -87,10 +59,7 @@ ${stageFirstBC}
     var ddt: array<f32, I>;
     ${forItems(v, 'i', /* wgsl */ `
       let x = s_b[laneBase + i] + bias;
-      var d = x;
-      var f = 1.0;
-      ${v.softplus ? 'd = softplus(x); if (x <= 20.0) { f = 1.0 / (1.0 + exp(-x)); }' : ''}
-      if (t0 + lane * I + i >= geo.L) { d = 0.0; f = 0.0; }   // past the end: identity step, no gradient
+      ${dtFromX(v.softplus, true, 't0 + lane * I + i >= geo.L', '      ')}
       uu[i] = s_a[laneBase + i];
       dt[i] = d;
       dfac[i] = f;
@@ -101,21 +70,7 @@ ${stageFirstBC}
     ${forStatesStaged(v, /* wgsl */ `
       let An = params[pr + n];
       // forward recompute from the stored segment-start state
-      var aa: array<f32, I>;
-      var bb: array<f32, I>;
-      var fa = 1.0;
-      var fb = 0.0;
-      ${forItems(v, 'i', /* wgsl */ `
-        let a = exp(dt[i] * An);
-        let bv = dt[i] * s_B[bcLane + i] * uu[i];
-        aa[i] = a;
-        bb[i] = bv;
-        fa = a * fa;
-        fb = a * fb + bv;`)}
-      scanUp(&fa, &fb, lane);
-      var ea = subgroupShuffleUp(fa, 1u);
-      var eb = subgroupShuffleUp(fb, 1u);
-      if (lane == 0u) { ea = 1.0; eb = 0.0; }
+${foldLaneMaps(v)}
       var h = ea * states[((b * geo.channels + c) * geo.nSeg + tile) * N + n] + eb;
       var hp: array<f32, I>;     // state before each step
       ${forItems(v, 'i', /* wgsl */ `
@@ -173,24 +128,9 @@ ${stageFirstBC}
       let ap = access(dir, tile, j * S + lane);
       let p = ap.y;
       if (p >= 0) { ddelta[(b * geo.channels + c) * geo.P + u32(p)] = s_b[rowBase + slotOf(u32(ap.x))]; }`)}
-    ${v.duSum ? /* wgsl */ `
-    for (var k = 0u; k < NG * geo.one; k++) {
-      if (rg == k) {${storeDu}
-      }
-      storageBarrier();   // direction k's additions are visible to the next direction's
-    }` : storeDu}
+    ${storeRowTile(v, 'du', '(b * geo.outRows + duRow) * geo.P', v.duSum)}
   }
-  // per-channel partials: dA (N), dD, dDeltaBias, summed over the lanes
-  for (var n = 0u; n < N * geo.one; n++) {
-    let sA = subgroupAdd(dAacc[n]);
-    if (lane == 0u) { dParams[(b * geo.channels + c) * NP + n] = sA; }
-  }
-  let sD = subgroupAdd(dDacc);
-  let sBias = subgroupAdd(dbiasAcc);
-  if (lane == 0u) {
-    dParams[(b * geo.channels + c) * NP + N] = sD;
-    dParams[(b * geo.channels + c) * NP + N + 1u] = sBias;
-  }
+  // per-channel partials: dA (N), dD, dDeltaBias, summed over the lanes${laneParamsStore('N * geo.one')}
 }
 `;
 }

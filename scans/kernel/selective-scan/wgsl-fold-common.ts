@@ -12,6 +12,7 @@
 // On GPUs the per-lane loops are emitted unrolled with constant indices (the private arrays stay in
 // registers); on software adapters they stay loops bounded by a uniform (compile time, see
 // ShaderVariant.rolled in wgsl-common.ts). Everything baked into the text is a field of FoldVariant.
+import { foldStep, laneScanFns, softplusFn, subgroupsHeader, workgroupIds } from './wgsl-common.ts';
 
 export interface FoldVariant {
   /** subgroup size = lanes per row */
@@ -50,9 +51,7 @@ export const slotStride = (I: number) => (I % 2 === 1 ? I : I + 1);
 
 /** Uniform block of the fold kernels: 20 u32 (foldUniforms in webgpu-fold.ts writes them in this order). */
 export function foldPrelude(v: FoldVariant): string {
-  return /* wgsl */ `enable subgroups;
-diagnostic(off, subgroup_uniformity);
-
+  return /* wgsl */ `${subgroupsHeader}
 struct Geo {
   batch: u32, channels: u32, N: u32, G: u32,
   K: u32, L: u32, P: u32, Dk: u32,
@@ -84,13 +83,7 @@ var<workgroup> s_C: array<f32, NG * NB * ROWLEN>;
 // step q of a tile -> its slot (lane q / I, item q % I)
 fn slotOf(q: u32) -> u32 { return (q / I) * SLOT + q % I; }
 
-fn softplus(x: f32) -> f32 {
-  if (x > 20.0) { return x; }   // threshold 20, as the CUDA kernel
-  let e = exp(x);
-  if (e < 1e-3) { return e * (1.0 - 0.5 * e); }   // log1p for small e
-  return log(1.0 + e);
-}
-
+${softplusFn}
 // m-th access of the tile (in map-position order with a plan): (step offset q, position p);
 // p = -1 zero token, -2 past the end
 fn access(dir: u32, tile: u32, m: u32) -> vec2<i32> {
@@ -99,30 +92,7 @@ fn access(dir: u32, tile: u32, m: u32) -> vec2<i32> {
     : 'if (geo.one == 0u) { return tileOrder[m]; }   // never: keeps the binding in the layout\n  let t = tile * TL + m;\n  if (t >= geo.L) { return vec2<i32>(i32(m), -2); }\n  return vec2<i32>(i32(m), i32(t));'}
 }
 
-// (a, b) <- inclusive scan over lanes of the maps h -> a*h + b (earlier lanes applied first)
-fn scanUp(a: ptr<function, f32>, b: ptr<function, f32>, lane: u32) {
-  for (var off = 1u; off < S; off = off * 2u) {
-    let ap = subgroupShuffleUp(*a, off);
-    let bp = subgroupShuffleUp(*b, off);
-    if (lane >= off) {
-      *b = *a * bp + *b;
-      *a = *a * ap;
-    }
-  }
-}
-
-// (a, b) <- inclusive suffix scan over lanes of the maps g -> a*g + b (later lanes applied first)
-fn scanDown(a: ptr<function, f32>, b: ptr<function, f32>, lane: u32) {
-  for (var off = 1u; off < S; off = off * 2u) {
-    let an = subgroupShuffleDown(*a, off);
-    let bn = subgroupShuffleDown(*b, off);
-    if (lane + off < S) {
-      *b = *a * bn + *b;
-      *a = *a * an;
-    }
-  }
-}
-`;
+${laneScanFns}`;
 }
 
 /**
@@ -140,18 +110,50 @@ export function forItems(v: FoldVariant, name: string, body: string, reverse = f
   return ks.map((k) => `{ const ${name} = ${k}u;${body}\n}`).join('\n');
 }
 
+/**
+ * Per state n: each lane folds its I steps into h -> fa*h + fb (keeping each step's map in aa, bb), the
+ * lane maps are scanned, and (ea, eb) is the exclusive prefix: the map to the state entering my first step.
+ */
+export const foldLaneMaps = (v: FoldVariant) => /* wgsl */ `
+      var aa: array<f32, I>;
+      var bb: array<f32, I>;
+      var fa = 1.0;
+      var fb = 0.0;
+      ${forItems(v, 'i', foldStep('bcLane'))}
+      scanUp(&fa, &fb, lane);
+      var ea = subgroupShuffleUp(fa, 1u);
+      var eb = subgroupShuffleUp(fb, 1u);
+      if (lane == 0u) { ea = 1.0; eb = 0.0; }`;
+
 /** A loop over n in [0, N) without barriers (rolled or unrolled like forItems). */
 export function forStates(v: FoldVariant, body: string): string {
   if (v.rolled || v.N > 4) return `for (var n = 0u; n < N * geo.one; n++) {${body}\n}`;
   return Array.from({ length: v.N }, (_, k) => `{ const n = ${k}u;${body}\n}`).join('\n');
 }
 
+/**
+ * Stores my row's tile from workgroup memory (s_a, my row's slots) into out[rowStart + p] in
+ * map-position order. `sum`: the NG row groups (directions in lockstep) add into shared rows, one
+ * after the other (storage barriers between), so that their read-modify-writes do not race.
+ */
+export function storeRowTile(v: FoldVariant, out: string, rowStart: string, sum: boolean): string {
+  const store = forItems(v, 'j', /* wgsl */ `
+          let ap = access(dir, tile, j * S + lane);
+          let p = ap.y;
+          if (p >= 0) {
+            let o = ${rowStart} + u32(p);
+            ${sum ? `${out}[o] = ${out}[o] + s_a[rowBase + slotOf(u32(ap.x))];` : `${out}[o] = s_a[rowBase + slotOf(u32(ap.x))];`}
+          }`);
+  return sum ? /* wgsl */ `
+    for (var k = 0u; k < NG * geo.one; k++) {
+      if (rg == k) {${store}
+      }
+      storageBarrier();   // direction k's additions are visible to the next direction's
+    }` : store;
+}
+
 /** Workgroup / row bookkeeping shared by both programs (inside main). */
-export const foldSetup = /* wgsl */ `
-  let wg = wid.x + wid.y * geo.gridX;
-  let b = wg / geo.blocks;
-  let blk = wg % geo.blocks;
-  if (b >= geo.batch) { return; }
+export const foldSetup = /* wgsl */ `${workgroupIds}
   let sg = lid / S;              // my row in the workgroup
   let lane = lid % S;
   let rg = sg / R;               // my row group

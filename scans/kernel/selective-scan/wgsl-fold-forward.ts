@@ -8,25 +8,12 @@
 // the shared map-order row one direction after the other (storage barriers between), so the merge
 // 'sum' needs neither atomics nor per-direction copies.
 // Bindings: 1 u, 2 delta, 3 params (K*D, N+2) = [A | D | deltaBias], 4 B, 5 C, 6 tileOrder, 7 y, 8 states.
-import { forItems, forStatesStaged, foldPrelude, foldSetup, stageFirstBC, type FoldVariant } from './wgsl-fold-common.ts';
+import { dtFromX, forwardBindings } from './wgsl-common.ts';
+import { foldLaneMaps, forItems, forStatesStaged, foldPrelude, foldSetup, stageFirstBC, storeRowTile, type FoldVariant } from './wgsl-fold-common.ts';
 
 export function foldForwardWgsl(v: FoldVariant): string {
-  const store = forItems(v, 'j', /* wgsl */ `
-          let ap = access(dir, tile, j * S + lane);
-          let p = ap.y;
-          if (p >= 0) {
-            let o = (b * geo.outRows + outRow) * geo.outLen + u32(p);
-            ${v.ySum ? 'y[o] = y[o] + s_a[rowBase + slotOf(u32(ap.x))];' : 'y[o] = s_a[rowBase + slotOf(u32(ap.x))];'}
-          }`);
   return /* wgsl */ `${foldPrelude(v)}
-@group(0) @binding(1) var<storage, read> u_in: array<f32>;
-@group(0) @binding(2) var<storage, read> delta_in: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read> Bm: array<f32>;
-@group(0) @binding(5) var<storage, read> Cm: array<f32>;
-@group(0) @binding(6) var<storage, read> tileOrder: array<vec2<i32>>;
-@group(0) @binding(7) var<storage, read_write> y: array<f32>;
-@group(0) @binding(8) var<storage, read_write> states: array<f32>;
+${forwardBindings(true, false)}
 
 @compute @workgroup_size(${v.NG * v.R * v.S})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -56,29 +43,13 @@ ${stageFirstBC}
     var yacc: array<f32, I>;
     ${forItems(v, 'i', /* wgsl */ `
       let x = s_b[laneBase + i] + bias;
-      var d = x;
-      ${v.softplus ? 'd = softplus(x);' : ''}
-      if (t0 + lane * I + i >= geo.L) { d = 0.0; }   // past the end: identity step
+      ${dtFromX(v.softplus, false, 't0 + lane * I + i >= geo.L', '      ')}
       uu[i] = s_a[laneBase + i];
       dt[i] = d;
       yacc[i] = Dc * uu[i];`)}
     ${forStatesStaged(v, /* wgsl */ `
       let An = params[pr + n];
-      var aa: array<f32, I>;
-      var bb: array<f32, I>;
-      var fa = 1.0;
-      var fb = 0.0;
-      ${forItems(v, 'i', /* wgsl */ `
-        let a = exp(dt[i] * An);
-        let bv = dt[i] * s_B[bcLane + i] * uu[i];
-        aa[i] = a;
-        bb[i] = bv;
-        fa = a * fa;
-        fb = a * fb + bv;`)}
-      scanUp(&fa, &fb, lane);
-      var ea = subgroupShuffleUp(fa, 1u);
-      var eb = subgroupShuffleUp(fb, 1u);
-      if (lane == 0u) { ea = 1.0; eb = 0.0; }
+${foldLaneMaps(v)}
       let h0 = carry[n];
       var h = ea * h0 + eb;   // state entering my first step
       let ts = t0 + lane * I;
@@ -90,12 +61,7 @@ ${stageFirstBC}
     // my lanes wrote and read only their own slots of s_a since the staging barrier
     ${forItems(v, 'i', 's_a[laneBase + i] = yacc[i];')}
     workgroupBarrier();
-    ${v.ySum ? /* wgsl */ `
-    for (var k = 0u; k < NG * geo.one; k++) {
-      if (rg == k) {${store}
-      }
-      storageBarrier();   // direction k's additions are visible to the next direction's
-    }` : store}
+    ${storeRowTile(v, 'y', '(b * geo.outRows + outRow) * geo.outLen', v.ySum)}
   }
 }
 `;

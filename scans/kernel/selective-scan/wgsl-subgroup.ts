@@ -7,48 +7,18 @@
 // The backward recomputes each tile from the stored tile-start state, scans the adjoint
 // g_t = dy_t C_t + a_{t+1} g_{t+1} with subgroupShuffleDown, and reduces dB/dC over the R rows of the
 // workgroup in workgroup memory before storing per-row-block partial sums (or adding atomically).
-import { atomicAddFn, channelSetup, loopBounds, prelude, type ShaderVariant } from './wgsl-common.ts';
+import {
+  backwardBindings, dtFromX, forwardBindings, laneParamsStore, laneScanFns, loopBounds, mainOpening, prelude, storeDBC, subgroupsHeader,
+  workgroupIds, type ShaderVariant,
+} from './wgsl-common.ts';
 
-const header = /* wgsl */ `enable subgroups;
-diagnostic(off, subgroup_uniformity);
-`;
-
-const setup = /* wgsl */ `
-  let wg = wid.x + wid.y * geo.gridX;
-  let b = wg / geo.blocks;
-  let blk = wg % geo.blocks;
-  if (b >= geo.batch) { return; }
+const setup = /* wgsl */ `${workgroupIds}
   let r = lid / S;
   let lane = lid % S;
 `;
 
-/** (a, b) <- inclusive scan over lanes of h -> a*h + b maps (earlier lanes applied first). */
-const scanFns = /* wgsl */ `
-fn scanUp(a: ptr<function, f32>, b: ptr<function, f32>, lane: u32) {
-  for (var off = 1u; off < S; off = off * 2u) {
-    let ap = subgroupShuffleUp(*a, off);
-    let bp = subgroupShuffleUp(*b, off);
-    if (lane >= off) {
-      *b = *a * bp + *b;
-      *a = *a * ap;
-    }
-  }
-}
-// suffix scan of g -> b + a*g maps (later lanes applied first): b becomes g_t
-fn scanDown(a: ptr<function, f32>, b: ptr<function, f32>, lane: u32) {
-  for (var off = 1u; off < S; off = off * 2u) {
-    let an = subgroupShuffleDown(*a, off);
-    let bn = subgroupShuffleDown(*b, off);
-    if (lane + off < S) {
-      *b = *b + *a * bn;
-      *a = *a * an;
-    }
-  }
-}
-`;
-
-/** Loads of a tile's positions, u, dt (and its softplus derivative) for I columns. */
-function loadTile(withDy: boolean): string {
+/** Loads of a tile's positions, u, dt (and its softplus derivative and dy) for I columns. */
+function loadTile(v: ShaderVariant, withDy: boolean): string {
   return /* wgsl */ `
       for (var i = 0u; i < LI; i++) {
         let p = posOf(dir, t0 + i * S + lane);
@@ -61,61 +31,15 @@ function loadTile(withDy: boolean): string {
           x += delta_in[(b * geo.channels + c) * geo.P + u32(p)];
           ${withDy ? 'gv = dy[(b * geo.outRows + outRow) * geo.outLen + u32(p)];' : ''}
         }
-        var d = x;
-        ${withDy ? 'var f = 1.0;' : ''}
-        SOFTPLUS
-        if (p == -2) { d = 0.0; ${withDy ? 'f = 0.0;' : ''} }   // past the end: identity step
+        ${dtFromX(v.softplus, withDy, 'p == -2', '        ')}
         uu[i] = uv;
         dt[i] = d;
         ${withDy ? 'dfac[i] = f;\n        dyv[i] = gv;' : ''}
       }`;
 }
 
-function finish(v: ShaderVariant, code: string): string {
-  const L = loopBounds(v);
-  return code
-    .replace(/\bLI\b/g, L.I)
-    .replace(/\bLN\b/g, L.N)
-    .replace(/\bLR\b/g, L.R)
-    .replace(/SOFTPLUS/g, v.softplus ? 'd = softplus(x);' : '')
-    .replace('SOFTPLUS_GRAD', '');
-}
-
-export function forwardSubgroupWgsl(v: ShaderVariant): string {
-  const yType = v.atomic ? 'array<atomic<u32>>' : 'array<f32>';
-  const write = v.atomic ? 'addY(o, yacc[i]);' : v.loopK ? 'y[o] = y[o] + yacc[i];' : 'y[o] = yacc[i];';
-  return finish(v, /* wgsl */ `${header}
-${prelude(v)}
-@group(0) @binding(1) var<storage, read> u_in: array<f32>;
-@group(0) @binding(2) var<storage, read> delta_in: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read> Bm: array<f32>;
-@group(0) @binding(5) var<storage, read> Cm: array<f32>;
-@group(0) @binding(6) var<storage, read> idx: array<i32>;
-@group(0) @binding(7) var<storage, read_write> y: ${yType};
-@group(0) @binding(8) var<storage, read_write> states: array<f32>;
-${v.atomic ? atomicAddFn('addY', 'y') : ''}
-${scanFns}
-
-@compute @workgroup_size(${v.R * v.S})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-${setup}
-  for (var kk = 0u; kk < geo.kCount; kk++) {
-${channelSetup}
-    let Dc = params[pr + N];
-    let bias = params[pr + N + 1u];
-    var carry: array<f32, N>;
-    for (var n = 0u; n < LN; n++) { carry[n] = 0.0; }
-    for (var tile = 0u; tile < geo.nTiles; tile++) {
-      let t0 = tile * TL;
-      var pos: array<i32, I>;
-      var uu: array<f32, I>;
-      var dt: array<f32, I>;
-      var yacc: array<f32, I>;
-${loadTile(false)}
-      for (var i = 0u; i < LI; i++) { yacc[i] = Dc * uu[i]; }
-      for (var n = 0u; n < LN; n++) {
-        let An = params[pr + n];
+/** B and C of state n at my I steps (0 at zero tokens). */
+const loadBC = /* wgsl */ `
         var bv: array<f32, I>;
         var cv: array<f32, I>;
         for (var i = 0u; i < LI; i++) {
@@ -127,7 +51,37 @@ ${loadTile(false)}
             bv[i] = Bm[o];
             cv[i] = Cm[o];
           }
-        }
+        }`;
+
+function finish(v: ShaderVariant, code: string): string {
+  const L = loopBounds(v);
+  return code
+    .replace(/\bLI\b/g, L.I)
+    .replace(/\bLN\b/g, L.N)
+    .replace(/\bLR\b/g, L.R);
+}
+
+export function forwardSubgroupWgsl(v: ShaderVariant): string {
+  const write = v.atomic ? 'addY(o, yacc[i]);' : v.loopK ? 'y[o] = y[o] + yacc[i];' : 'y[o] = yacc[i];';
+  return finish(v, /* wgsl */ `${subgroupsHeader}
+${prelude(v)}
+${forwardBindings(false, v.atomic)}
+${laneScanFns}
+
+${mainOpening(v, setup)}
+    var carry: array<f32, N>;
+    for (var n = 0u; n < LN; n++) { carry[n] = 0.0; }
+    for (var tile = 0u; tile < geo.nTiles; tile++) {
+      let t0 = tile * TL;
+      var pos: array<i32, I>;
+      var uu: array<f32, I>;
+      var dt: array<f32, I>;
+      var yacc: array<f32, I>;
+${loadTile(v, false)}
+      for (var i = 0u; i < LI; i++) { yacc[i] = Dc * uu[i]; }
+      for (var n = 0u; n < LN; n++) {
+        let An = params[pr + n];
+${loadBC}
         var h0 = carry[n];
         if (lane == 0u) { states[((b * geo.channels + c) * geo.nTiles + tile) * N + n] = h0; }
         for (var i = 0u; i < LI; i++) {
@@ -155,49 +109,18 @@ ${loadTile(false)}
 }
 
 export function backwardSubgroupWgsl(v: ShaderVariant): string {
-  const accType = v.atomic ? 'array<atomic<u32>>' : 'array<f32>';
   const writeDu = v.atomic ? 'addDu(o, duv[i]);' : v.loopK ? 'du[o] = du[o] + duv[i];' : 'du[o] = duv[i];';
   const writeDdelta = v.atomic ? 'addDdelta(o, dx);' : 'ddelta[o] = dx;';
   // dB/dC: per-row-block partials (2, B, G, Dg/R, N, P), or atomic adds into (2, B, G, N, P)
-  const bcType = v.partial ? 'array<f32>' : 'array<atomic<u32>>';
-  const storeBC = v.partial
-    ? /* wgsl */ `
-            let nb = geo.Dg / R;
-            let pb = ((((b * geo.G + grp) * nb + (c0 % geo.Dg) / R) * N + n) * geo.P) + u32(p);
-            dBC[pb] = sb;
-            dBC[geo.batch * geo.G * nb * N * geo.P + pb] = sc;`
-    : /* wgsl */ `
-            let o = ((b * geo.G + grp) * N + n) * geo.P + u32(p);
-            // skip exact +0 (bit test: a float compare may treat NaN as 'equal' and drop it)
-            if (bitcast<u32>(sb) != 0u) { addBC(o, sb); }
-            if (bitcast<u32>(sc) != 0u) { addBC(geo.batch * geo.G * N * geo.P + o, sc); }`;
-  return finish(v, /* wgsl */ `${header}
+  const storeBC = v.partial ? `\n            let nb = geo.Dg / R;${storeDBC('nb')}` : storeDBC(null);
+  return finish(v, /* wgsl */ `${subgroupsHeader}
 ${prelude(v)}
-@group(0) @binding(1) var<storage, read> u_in: array<f32>;
-@group(0) @binding(2) var<storage, read> delta_in: array<f32>;
-@group(0) @binding(3) var<storage, read> params: array<f32>;
-@group(0) @binding(4) var<storage, read> Bm: array<f32>;
-@group(0) @binding(5) var<storage, read> Cm: array<f32>;
-@group(0) @binding(6) var<storage, read> idx: array<i32>;
-@group(0) @binding(7) var<storage, read> states: array<f32>;
-@group(0) @binding(8) var<storage, read> dy: array<f32>;
-@group(0) @binding(9) var<storage, read_write> du: ${accType};
-@group(0) @binding(10) var<storage, read_write> ddelta: ${accType};
-@group(0) @binding(11) var<storage, read_write> dBC: ${bcType};
-@group(0) @binding(12) var<storage, read_write> dParams: array<f32>;
-${v.partial ? '' : atomicAddFn('addBC', 'dBC')}
-${v.atomic ? atomicAddFn('addDu', 'du') + atomicAddFn('addDdelta', 'ddelta') : ''}
-${scanFns}
+${backwardBindings(false, v.atomic, !v.partial)}
+${laneScanFns}
 
 var<workgroup> s_red: array<f32, 2u * R * TL>;   // dB / dC contributions of the R rows
 
-@compute @workgroup_size(${v.R * v.S})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-${setup}
-  for (var kk = 0u; kk < geo.kCount; kk++) {
-${channelSetup}
-    let Dc = params[pr + N];
-    let bias = params[pr + N + 1u];
+${mainOpening(v, setup)}
     var dAacc: array<f32, N>;
     var gcarry: array<f32, N>;   // adjoint entering the tile from the right: a_{t+1} g_{t+1}
     for (var n = 0u; n < LN; n++) { dAacc[n] = 0.0; gcarry[n] = 0.0; }
@@ -211,7 +134,7 @@ ${channelSetup}
       var dt: array<f32, I>;
       var dfac: array<f32, I>;
       var dyv: array<f32, I>;
-${loadTile(true).replace('SOFTPLUS', v.softplus ? 'd = softplus(x); if (x <= 20.0) { f = 1.0 / (1.0 + exp(-x)); }' : '')}
+${loadTile(v, true)}
       var duv: array<f32, I>;
       var ddt: array<f32, I>;
       for (var i = 0u; i < LI; i++) {
@@ -221,18 +144,7 @@ ${loadTile(true).replace('SOFTPLUS', v.softplus ? 'd = softplus(x); if (x <= 20.
       }
       for (var n = 0u; n < LN; n++) {
         let An = params[pr + n];
-        var bv: array<f32, I>;
-        var cv: array<f32, I>;
-        for (var i = 0u; i < LI; i++) {
-          let p = pos[i];
-          bv[i] = 0.0;
-          cv[i] = 0.0;
-          if (p >= 0) {
-            let o = ((b * geo.G + grp) * N + n) * geo.P + u32(p);
-            bv[i] = Bm[o];
-            cv[i] = Cm[o];
-          }
-        }
+${loadBC}
         // forward recompute from the tile-start state: aa = exp(dt*A), hp = state before each step
         var aa: array<f32, I>;
         var hp: array<f32, I>;
@@ -304,17 +216,7 @@ ${storeBC}
         }
       }
     }
-    // per-channel partials: dA (N), dD, dDeltaBias, summed over the lanes
-    for (var n = 0u; n < LN; n++) {
-      let sA = subgroupAdd(dAacc[n]);
-      if (lane == 0u) { dParams[(b * geo.channels + c) * NP + n] = sA; }
-    }
-    let sD = subgroupAdd(dDacc);
-    let sBias = subgroupAdd(dbiasAcc);
-    if (lane == 0u) {
-      dParams[(b * geo.channels + c) * NP + N] = sD;
-      dParams[(b * geo.channels + c) * NP + N + 1u] = sBias;
-    }
+    // per-channel partials: dA (N), dD, dDeltaBias, summed over the lanes${laneParamsStore('LN')}
     ${v.loopK ? 'storageBarrier();   // the next direction accumulates du written by other invocations' : ''}
   }
 }
