@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { tf } from './tf.ts';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { closeMatches } from './registry.ts';
+// tfjs-backend-cpu's matMul/transpose/tile/sum replaced by faster loops with identical results
+import './kernels/tfjs-cpu/register.ts';
 
 export const BACKEND_NAMES = ['auto', 'webgpu', 'cpu', 'tensorflow'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];

@@ -1,0 +1,35 @@
+// Side-effect file: replaces tfjs-backend-cpu's BatchMatMul, _FusedMatMul, Transpose, Tile and Sum
+// with the faster loops of this folder, which give the same values bit for bit (tests/kernels-tfjs-cpu.test.ts).
+// tfjs' own kernels stay reachable: each replacement hands shapes/dtypes it does not cover to them,
+// and SSMV_CUSTOM_KERNELS=0 runs them throughout (`ssmv bench model kernels=false`).
+import { tf, type TensorInfo } from '../../tf.ts';
+import { batchMatMulCpu, fusedMatMulCpu } from './mat-mul.ts';
+import { sumCpu, tileCpu, transposeCpu } from './layout.ts';
+
+type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }) => TensorInfo | TensorInfo[];
+
+const REPLACEMENTS: Record<string, (original: KernelFunc) => KernelFunc> = {
+  BatchMatMul: batchMatMulCpu,
+  _FusedMatMul: fusedMatMulCpu,
+  Transpose: transposeCpu,
+  Tile: tileCpu,
+  Sum: sumCpu,
+};
+
+const originals = new Map<string, KernelFunc>();
+
+/** tfjs-backend-cpu's own kernel `name` (the one a replacement delegates to). */
+export function tfjsCpuKernel(name: string): KernelFunc {
+  const k = originals.get(name);
+  if (!k) throw new Error(`tfjsCpuKernel: '${name}' is not replaced (replaced: ${Object.keys(REPLACEMENTS).join(', ')})`);
+  return k;
+}
+
+for (const [name, make] of Object.entries(REPLACEMENTS)) {
+  const config = tf.getKernel(name, 'cpu');
+  if (!config) throw new Error(`tfjs-cpu: tfjs-backend-cpu has no '${name}' kernel to replace (tfjs version?)`);
+  const original = config.kernelFunc as unknown as KernelFunc;
+  originals.set(name, original);
+  tf.unregisterKernel(name, 'cpu');
+  tf.registerKernel({ ...config, kernelFunc: make(original) as unknown as tf.KernelFunc });
+}
