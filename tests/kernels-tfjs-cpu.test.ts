@@ -121,3 +121,31 @@ test.serial('sum: the same float64 sums in the same order as tfjs, any sorted ax
   await identical(t, 'gradient of a broadcast add (sum over the broadcast axis)', () => tf.grad((b: Tensor) => tf.sum(tf.mul(tf.add(g, b), g)))(rnd([4], 15)));
   tf.dispose([x, xi, g]);
 });
+
+test.serial('slice and split: the same values as tfjs (strided blocks copied, contiguous runs as tfjs views)', async (t) => {
+  const x = rnd([4, 6, 5, 3], 16);
+  const slices: Array<[number[], number[]]> = [
+    [[0, 0, 0, 0], [4, 6, 5, 3]], [[1, 0, 0, 0], [2, 6, 5, 3]], [[0, 2, 1, 0], [4, 3, 2, 3]], [[3, 5, 4, 2], [1, 1, 1, 1]],
+    [[0, 0, 0, 1], [-1, -1, -1, 2]], [[1, 2, 0, 0], [1, 2, 5, 3]], [[0, 0, 0, 0], [4, 6, 0, 3]],
+  ];
+  for (const [begin, size] of slices) {
+    await identical(t, `slice [${begin}] [${size}]`, () => tf.slice(x, begin, size));
+    const xi = tf.cast(tf.mul(x, 50), 'int32');
+    await identical(t, `int32 slice [${begin}] [${size}]`, () => tf.slice(xi, begin, size));
+    tf.dispose(xi);
+  }
+  for (const [sizes, axis] of [[[2, 3, 1], 1], [3, 1], [[1, 1, 1, 1], 0], [[2, -1], 3], [5, 2]] as Array<[number | number[], number]>) {
+    // the pieces flattened and joined: values and piece sizes at once
+    const [mine, theirs] = both(() => tf.concat(tf.split(x, sizes, axis).map((p) => tf.reshape(p, [-1]))));
+    t.deepEqual(Array.from(mine.dataSync()), Array.from(theirs.dataSync()), `split ${JSON.stringify(sizes)} on axis ${axis}`);
+    const shapes = () => tf.split(x, sizes, axis).map((p) => p.shape);
+    const mineShapes = shapes();
+    process.env.SSMV_CUSTOM_KERNELS = '0';
+    const theirShapes = shapes();
+    delete process.env.SSMV_CUSTOM_KERNELS;
+    t.deepEqual(mineShapes, theirShapes, `split ${JSON.stringify(sizes)} piece shapes`);
+    tf.dispose([mine, theirs]);
+  }
+  t.throws(() => tf.slice(x, [0, 0, 0, 0], [5, 1, 1, 1]), { message: /would overflow input.shape\[0\] \(4\)/ }, "range errors stay tfjs'");
+  tf.dispose(x);
+});

@@ -1,10 +1,11 @@
-// Side-effect file: replaces tfjs-backend-cpu's BatchMatMul, _FusedMatMul, Transpose, Tile and Sum
+// Side-effect file: replaces tfjs-backend-cpu's BatchMatMul, _FusedMatMul, Transpose, Tile, Sum, Slice and SplitV
 // with the faster loops of this folder, which give the same values bit for bit (tests/kernels-tfjs-cpu.test.ts).
 // tfjs' own kernels stay reachable: each replacement hands shapes/dtypes it does not cover to them,
 // and SSMV_CUSTOM_KERNELS=0 runs them throughout (`ssmv bench model kernels=false`).
 import { tf, type TensorInfo } from '../../tf.ts';
 import { batchMatMulCpu, fusedMatMulCpu } from './mat-mul.ts';
 import { sumCpu, tileCpu, transposeCpu } from './layout.ts';
+import { sliceCpu, splitVCpu } from './slice.ts';
 
 type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }) => TensorInfo | TensorInfo[];
 
@@ -14,6 +15,8 @@ const REPLACEMENTS: Record<string, (original: KernelFunc) => KernelFunc> = {
   Transpose: transposeCpu,
   Tile: tileCpu,
   Sum: sumCpu,
+  Slice: sliceCpu,
+  SplitV: splitVCpu,
 };
 
 const originals = new Map<string, KernelFunc>();
