@@ -18,8 +18,20 @@ import { outputShape } from './validate.ts';
 type Values = Float32Array | Int32Array;
 interface CpuBackend {
   data: { get(id: object): { values: Values } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
+  makeTensorInfo(shape: number[], dtype: 'float32' | 'int32', values: Float32Array | Int32Array): tf.TensorInfo;
 }
+
+/** true while a gradient tape records (tf.grad, variableGrads, core/autograd): the backward will run. */
+const recording = () => (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+
+/**
+ * Steps saved by the N = 1 forward for its backward, float64 per (batch, channel, step): dt, d dt / dx
+ * (the softplus' sigmoid) and the decay exp(dt A), 3 numbers (SAVED) a step, computed exactly as the
+ * backward would (same formulas and order): the backward reads them instead of its 3 transcendental
+ * calls a step. Carried bit for bit as the forward's second output, an int32 view of the float64
+ * buffer (that output is backend-private: the webgpu forward puts its chunk states there).
+ */
+const SAVED = 3;
 
 const softplusOf = (x: number) => (x <= 20 ? Math.log1p(Math.exp(x)) : x);
 
@@ -80,24 +92,36 @@ function getArrays(backend: CpuBackend, inputs: tf.NamedTensorInfoMap): Arrays {
 // ---- forward -----------------------------------------------------------------------------------
 
 /** y of one sequence, N = 1, no local backward: h and y in one pass. `y` is the output or the float64 sum. */
-function forwardSeq1(v: Arrays, l: Layout, r: Rows, c: number, y: Float32Array | Float64Array): void {
+function forwardSeq1(v: Arrays, l: Layout, r: Rows, c: number, y: Float32Array | Float64Array, saved: Float64Array | null, sOff: number): void {
   const { L, direct, sum, softplus } = l;
   const { u, delta, B, C, index } = v;
   const A0 = v.A[c];
   const Dc = v.D[c];
   const bias = v.bias[c];
-  const dt0 = softplus ? softplusOf(bias) : bias; // step of a zero token
   let h = 0;
-  for (let t = 0; t < L; t++) {
+  for (let t = 0, q = sOff; t < L; t++, q += SAVED) {
     const p = direct ? t : index[r.idx + t];
+    // zero token (p < 0): u = B = 0 and dt = softplus(bias); the state decays, no output
+    const x = (p >= 0 ? delta[r.d + p] : 0) + bias;
+    let dt = x;
+    let sg = 1;
+    if (softplus && x <= 20) {
+      const e = Math.exp(x);
+      dt = Math.log1p(e);
+      sg = e / (1 + e);
+    }
+    const a = Math.exp(dt * A0);
+    if (saved) {
+      saved[q] = dt;
+      saved[q + 1] = sg;
+      saved[q + 2] = a;
+    }
     if (p < 0) {
-      h *= Math.exp(dt0 * A0); // zero token: u = B = 0, the state decays, no output
+      h *= a;
       continue;
     }
-    const x = delta[r.d + p] + bias;
-    const dt = softplus && x <= 20 ? Math.log1p(Math.exp(x)) : x;
     const uv = u[r.u + p];
-    h = Math.exp(dt * A0) * h + dt * uv * B[r.bc + p];
+    h = a * h + dt * uv * B[r.bc + p];
     const yv = Dc * uv + C[r.bc + p] * h;
     if (sum) y[r.o + p] += yv;
     else y[r.o + p] = yv;
@@ -233,17 +257,22 @@ function forwardCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap;
   const r = newRows();
   const h = new Float64Array(l.N);
   const local = l.w > 0 ? localScratch(l) : null;
+  const saved = l.N === 1 && !local && recording() ? new Float64Array(l.batch * l.channels * l.L * SAVED) : null;
   for (let b = 0; b < l.batch; b++) {
     for (let c = 0; c < l.channels; c++) {
       rowsOf(l, b, c, r);
       if (local) forwardSeqLocal(v, l, r, c, y, local);
-      else if (l.N === 1) forwardSeq1(v, l, r, c, y);
+      else if (l.N === 1) forwardSeq1(v, l, r, c, y, saved, (b * l.channels + c) * l.L * SAVED);
       else forwardSeqN(v, l, r, c, y, h);
     }
   }
   if (y !== out) out.set(y);
-  // Second output: chunk-boundary states, used by the webgpu backward; the cpu backward recomputes.
-  return [cpu.makeTensorInfo(shape, 'float32', out), cpu.makeTensorInfo([0], 'float32', new Float32Array(0))];
+  // Second output (saved for the backward): the N = 1 steps above while a tape records, else empty
+  // (the cpu backward recomputes; the webgpu forward puts its chunk-boundary states here).
+  const second = saved
+    ? cpu.makeTensorInfo([saved.length * 2], 'int32', new Int32Array(saved.buffer))
+    : cpu.makeTensorInfo([0], 'float32', new Float32Array(0));
+  return [cpu.makeTensorInfo(shape, 'float32', out), second];
 }
 
 // ---- backward ----------------------------------------------------------------------------------
@@ -342,29 +371,39 @@ function backwardSeqN(v: Arrays, l: Layout, r: Rows, b: number, c: number, o: Gr
 }
 
 /** backwardSeqN for N = 1: the state and adjoint in scalars. */
-function backwardSeq1(v: Arrays, l: Layout, r: Rows, b: number, c: number, o: Grads, s: FusedScratch): void {
+function backwardSeq1(v: Arrays, l: Layout, r: Rows, b: number, c: number, o: Grads, s: FusedScratch, saved: Float64Array | null): void {
   const { L, direct, softplus } = l;
   const { u, delta, B, C, index } = v;
   const A0 = v.A[c];
   const bias = v.bias[c];
   const { pos, uv: uvs, dt: dts, sig, a, h } = s;
+  const sOff = (b * l.channels + c) * L * SAVED;
   let hv = 0;
   for (let t = 0; t < L; t++) {
     const p = direct ? t : index[r.idx + t];
     pos[t] = p;
-    const x = (p >= 0 ? delta[r.d + p] : 0) + bias;
-    let dt = x;
-    let sg = 1;
-    if (softplus && x <= 20) {
-      const e = Math.exp(x);
-      dt = Math.log1p(e);
-      sg = e / (1 + e);
+    let dt: number, sg: number, an: number;
+    if (saved) {
+      // the forward's dt, sigmoid and decay (same formulas as below)
+      const q = sOff + t * SAVED;
+      dt = saved[q];
+      sg = saved[q + 1];
+      an = saved[q + 2];
+    } else {
+      const x = (p >= 0 ? delta[r.d + p] : 0) + bias;
+      dt = x;
+      sg = 1;
+      if (softplus && x <= 20) {
+        const e = Math.exp(x);
+        dt = Math.log1p(e);
+        sg = e / (1 + e);
+      }
+      an = Math.exp(dt * A0);
     }
     const uv = p >= 0 ? u[r.u + p] : 0;
     dts[t] = dt;
     sig[t] = sg;
     uvs[t] = uv;
-    const an = Math.exp(dt * A0);
     a[t] = an;
     h[t] = hv; // h_{t-1}
     hv = an * hv + (p >= 0 ? dt * uv * B[r.bc + p] : 0);
@@ -478,6 +517,14 @@ function backwardSeqLocal(v: Arrays, l: Layout, r: Rows, b: number, c: number, o
   o.dParams[pBase + N + 1] = dBias;
 }
 
+/** The N = 1 forward's saved steps (float64) from its second output, or null when it saved none. */
+function savedSteps(cpu: CpuBackend, states: tf.TensorInfo | undefined, length: number): Float64Array | null {
+  if (!states || states.dtype !== 'int32' || states.shape[0] !== 2 * length) return null;
+  const v = cpu.data.get(states.dataId).values as Int32Array;
+  const bytes = v.byteOffset % 8 === 0 ? v : v.slice(); // a float64 view needs 8-byte alignment
+  return new Float64Array(bytes.buffer, bytes.byteOffset, length);
+}
+
 /**
  * Gradient of sum(y * dy) w.r.t. u, delta, B, C (full tensors) and the per-batch partials of A, D
  * and deltaBias packed as (batch, channels, N + 2): [dA(N), dD, dDeltaBias] (summed over batch by the caller).
@@ -511,10 +558,11 @@ function backwardCpu({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap
     }
   } else {
     const s = fusedScratch(l);
+    const saved = N === 1 ? savedSteps(cpu, inputs.states, batch * channels * L * SAVED) : null;
     for (let b = 0; b < batch; b++) {
       for (let c = 0; c < channels; c++) {
         rowsOf(l, b, c, r);
-        if (N === 1) backwardSeq1(v, l, r, b, c, o, s);
+        if (N === 1) backwardSeq1(v, l, r, b, c, o, s, saved);
         else backwardSeqN(v, l, r, b, c, o, s);
       }
     }
