@@ -40,10 +40,10 @@ test.before(async () => {
 });
 
 test.serial('replacements are registered and differ from the tfjs kernels they delegate to', (t) => {
-  for (const name of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Tile', 'Sum']) {
+  for (const name of ['BatchMatMul', '_FusedMatMul', 'Transpose', 'Tile', 'Sum', 'Slice', 'SplitV', 'Conv2D', 'FusedConv2D', 'Conv2DBackpropInput']) {
     t.not(tf.getKernel(name, 'cpu')!.kernelFunc as unknown, tfjsCpuKernel(name) as unknown, name);
   }
-  t.throws(() => tfjsCpuKernel('Conv2D'), { message: /'Conv2D' is not replaced/ });
+  t.throws(() => tfjsCpuKernel('Relu'), { message: /'Relu' is not replaced/ });
 });
 
 test.serial('matMul: bit-identical to tfjs for every transpose, batch broadcast, k across blocks', async (t) => {
@@ -148,4 +148,37 @@ test.serial('slice and split: the same values as tfjs (strided blocks copied, co
   }
   t.throws(() => tf.slice(x, [0, 0, 0, 0], [5, 1, 1, 1]), { message: /would overflow input.shape\[0\] \(4\)/ }, "range errors stay tfjs'");
   tf.dispose(x);
+});
+
+test.serial('conv2d, fused conv2d and the conv input gradient: bit-identical to tfjs (strides, pads, dilations, biases)', async (t) => {
+  type Pad = 'same' | 'valid' | number;
+  const cases: Array<{ x: number[]; w: number[]; s: [number, number]; pad: Pad; d?: [number, number] }> = [
+    { x: [2, 16, 16, 3], w: [3, 3, 3, 8], s: [2, 2], pad: 1 },
+    { x: [3, 9, 7, 12], w: [3, 3, 12, 20], s: [1, 1], pad: 'same' },
+    { x: [2, 8, 8, 6], w: [2, 2, 6, 10], s: [2, 2], pad: 'valid' },
+    { x: [1, 11, 11, 5], w: [4, 4, 5, 7], s: [3, 3], pad: 'same' },
+    { x: [2, 9, 10, 4], w: [3, 3, 4, 6], s: [1, 1], pad: 0, d: [2, 2] },
+    { x: [1, 1, 1, 9], w: [1, 1, 9, 5], s: [1, 1], pad: 'valid' },
+  ];
+  for (const c of cases) {
+    const what = `x [${c.x}] w [${c.w}] s${c.s} pad ${c.pad}${c.d ? ` dil ${c.d}` : ''}`;
+    const x = tf.mul(rnd(c.x, 20), tf.exp(tf.mul(rnd(c.x, 21), 3))), w = rnd(c.w, 22), b = rnd([c.w[3]], 23);
+    const conv = (xi: Tensor) => tf.conv2d(xi as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad, 'NHWC', c.d ?? 1);
+    await identical(t, `${what}: conv2d`, () => conv(x));
+    await identical(t, `${what}: fused, bias`, () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: c.s, pad: c.pad, dilations: c.d ?? 1, bias: b }));
+    await identical(t, `${what}: fused, bias + relu (tfjs)`, () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: c.s, pad: c.pad, dilations: c.d ?? 1, bias: b, activation: 'relu' }));
+    if (!c.d) {
+      const y = conv(x);
+      const dy = tf.mul(rnd(y.shape, 24), tf.exp(tf.mul(rnd(y.shape, 25), 3)));
+      await identical(t, `${what}: input gradient`, () => tf.grad((xi: Tensor) => tf.sum(tf.mul(conv(xi), dy)))(x));
+      tf.dispose([y, dy]);
+    }
+    tf.dispose([x, w, b]);
+  }
+  const x = rnd([1, 5, 5, 2], 26);
+  const wInf = tf.concat([tf.fill([1, 3, 2, 3], Infinity), rnd([2, 3, 2, 3], 27)], 0);
+  await identical(t, 'Inf in the filter: tfjs skips the padding taps (tfjs kernel)', () => tf.conv2d(x as tf.Tensor4D, wInf as tf.Tensor4D, 1, 'same'));
+  const xc = rnd([1, 2, 5, 5], 28), wc = rnd([3, 3, 2, 3], 29);
+  await identical(t, 'NCHW (tfjs kernel)', () => tf.conv2d(xc as tf.Tensor4D, wc as tf.Tensor4D, 1, 'same', 'NCHW'));
+  tf.dispose([x, wInf, xc, wc]);
 });

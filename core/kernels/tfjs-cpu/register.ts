@@ -1,11 +1,13 @@
-// Side-effect file: replaces tfjs-backend-cpu's BatchMatMul, _FusedMatMul, Transpose, Tile, Sum, Slice and SplitV
-// with the faster loops of this folder, which give the same values bit for bit (tests/kernels-tfjs-cpu.test.ts).
+// Side-effect file: replaces tfjs-backend-cpu's BatchMatMul, _FusedMatMul, Transpose, Tile, Sum, Slice,
+// SplitV, Conv2D, FusedConv2D and Conv2DBackpropInput with the faster loops of this folder, which
+// give the same values bit for bit (tests/kernels-tfjs-cpu.test.ts).
 // tfjs' own kernels stay reachable: each replacement hands shapes/dtypes it does not cover to them,
 // and SSMV_CUSTOM_KERNELS=0 runs them throughout (`ssmv bench model kernels=false`).
 import { tf, type TensorInfo } from '../../tf.ts';
 import { batchMatMulCpu, fusedMatMulCpu } from './mat-mul.ts';
 import { sumCpu, tileCpu, transposeCpu } from './layout.ts';
 import { sliceCpu, splitVCpu } from './slice.ts';
+import { conv2dBackpropInputCpu, conv2dCpu, fusedConv2dCpu } from './conv.ts';
 
 type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }) => TensorInfo | TensorInfo[];
 
@@ -17,6 +19,9 @@ const REPLACEMENTS: Record<string, (original: KernelFunc) => KernelFunc> = {
   Sum: sumCpu,
   Slice: sliceCpu,
   SplitV: splitVCpu,
+  Conv2D: conv2dCpu,
+  FusedConv2D: fusedConv2dCpu,
+  Conv2DBackpropInput: conv2dBackpropInputCpu,
 };
 
 const originals = new Map<string, KernelFunc>();
