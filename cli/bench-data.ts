@@ -47,12 +47,14 @@ export async function run(argv: string[]): Promise<number> {
   say(`${files.length} JPEGs (about 500x375, mean ${kib.toFixed(0)} KiB) in ${dir} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   say(`machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}\n`);
   say(`pipeline: decode + RandomResizedCrop ${v.size} + flip + normalise, batch ${v.batch}\n\n`);
-  say('workers   images/s   images/s per core (images per CPU-second)\n');
+  say('workers   images/s   images/s per core (images per CPU-second)   CPU ms/image (kernel part)   main-thread CPU ms/image\n');
   const rows = [];
   for (const w of counts) {
     const [r] = await benchLoader(files, [w], { size: v.size as number, batchSize: v.batch as number, epochs: v.epochs as number });
     rows.push(r);
-    say(`${String(w).padStart(7)}   ${r.imagesPerSecond.toFixed(0).padStart(8)}   ${r.imagesPerCpuSecond.toFixed(0).padStart(8)}\n`);
+    const cpuMs = (1000 * r.cpuSeconds) / r.images, sysMs = (1000 * r.systemSeconds) / r.images;
+    const main = r.mainMsPerImage == null ? '       -' : r.mainMsPerImage.toFixed(2).padStart(8);
+    say(`${String(w).padStart(7)}   ${r.imagesPerSecond.toFixed(0).padStart(8)}   ${r.imagesPerCpuSecond.toFixed(0).padStart(8)}${' '.repeat(35)}${cpuMs.toFixed(2).padStart(5)} (${sysMs.toFixed(2)})${' '.repeat(19)}${main}\n`);
   }
   if (v.json) process.stdout.write(JSON.stringify({ cores, meanKiB: kib, rows }, null, 2) + '\n');
   return 0;

@@ -1,6 +1,7 @@
 // Input-pipeline benchmark: images/s of decode + RandomResizedCrop 224 + flip + normalise on
 // ImageNet-sized JPEGs (about 500x375, photo-like content so the files have ImageNet-like sizes),
 // per worker count. Used by `ssmv bench data`.
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '../core/rng.ts';
@@ -60,6 +61,22 @@ export interface BenchRow {
   cpuSeconds: number;
   /** images per CPU-second: the per-core rate, robust to other load on the machine */
   imagesPerCpuSecond: number;
+  /** of cpuSeconds, the part spent in the kernel (page faults, futexes, reads) */
+  systemSeconds: number;
+  /** CPU ms of the main thread per image (Linux; null elsewhere): the loader's serial part */
+  mainMsPerImage: number | null;
+}
+
+/** CPU seconds of the main thread so far, from /proc (Linux; null where there is none). */
+function mainThreadCpuSeconds(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // fields after "(comm)": state is the 3rd field, utime and stime the 14th and 15th (clock ticks, 100 Hz)
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs the classification train pipeline (no colour jitter / auto-augment) over `files` for each worker count. */
@@ -72,14 +89,16 @@ export async function benchLoader(files: string[], workerCounts: number[], opts:
     const loader = new DataLoader({ dataset, pipeline: spec, batchSize: opts.batchSize ?? 32, shuffle: true, seed: 0, workers, prefetch: 4 });
     await loader.warmup();
     for await (const _ of loader.epoch(0)) void _; // warm: page cache, JIT, worker modules
-    const t0 = performance.now(), c0 = process.cpuUsage();
+    const t0 = performance.now(), c0 = process.cpuUsage(), m0 = mainThreadCpuSeconds();
     let images = 0;
     for (let e = 1; e <= (opts.epochs ?? 2); e++) for await (const b of loader.epoch(e)) images += b.shape[0];
     const seconds = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
+    const m1 = mainThreadCpuSeconds();
     const cpuSeconds = (c.user + c.system) / 1e6;
     await loader.close();
-    rows.push({ workers, images, seconds, imagesPerSecond: images / seconds, cpuSeconds, imagesPerCpuSecond: images / cpuSeconds });
+    const mainMsPerImage = m0 != null && m1 != null ? ((m1 - m0) * 1000) / images : null;
+    rows.push({ workers, images, seconds, imagesPerSecond: images / seconds, cpuSeconds, imagesPerCpuSecond: images / cpuSeconds, systemSeconds: c.system / 1e6, mainMsPerImage });
   }
   return rows;
 }

@@ -2,16 +2,22 @@
 // with the image index of each box (ultralytics' batch_idx), masks stacked.
 import type { Batch, BatchInfo, Item } from './types.ts';
 
-export function collate(items: Item[], info: BatchInfo[], skipped: number[]): Batch {
+/**
+ * `into`, when given, is a (capacity, H, W, 3) buffer whose slots the pipeline may already have
+ * written (item i's image is `into`'s slot i): when every item is there and the batch is full, it
+ * becomes the batch's image array as is, with no copy.
+ */
+export function collate(items: Item[], info: BatchInfo[], skipped: number[], into?: Float32Array): Batch {
   const B = items.length;
   const H = B ? items[0].height : 0, W = B ? items[0].width : 0;
   const px = H * W * 3;
-  const images = new Float32Array(B * px);
+  const inPlace = (it: Item, i: number) => it.image.buffer === into!.buffer && it.image.byteOffset === into!.byteOffset + i * px * 4 && it.image.length === px;
+  const images = into && into.length === B * px ? into : new Float32Array(B * px);
   items.forEach((it, i) => {
     if (it.height !== H || it.width !== W) {
       throw new Error(`collate: ${info[i].file} is ${it.width}x${it.height} but the batch is ${W}x${H}; use a pipeline with a fixed output size`);
     }
-    images.set(it.image, i * px);
+    if (images !== into || !inPlace(it, i)) images.set(it.image, i * px);
   });
   const batch: Batch = { images, shape: [B, H, W, 3], info, skipped };
   if (B && items.every((it) => it.label !== undefined)) batch.labels = Int32Array.from(items, (it) => it.label!);

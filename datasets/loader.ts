@@ -8,7 +8,7 @@ import { Rng } from '../core/rng.ts';
 import { SampleError } from './common.ts';
 import { collate } from './collate.ts';
 import { configureSharp } from './io/decode.ts';
-import { buildPipeline, type Pipeline } from './pipeline/index.ts';
+import { buildPipeline, fixedOutputSize, type Pipeline } from './pipeline/index.ts';
 import type { PipelineSpec } from './pipeline/spec.ts';
 import { epochIndices, mixSeed, toBatches } from './sampler.ts';
 import { Mixup, type MixupOptions } from './transforms/mixup.ts';
@@ -110,7 +110,8 @@ export class DataLoader {
     return toBatches(epochIndices(this.sampler(), epoch), this.o.batchSize, this.o.dropLast);
   }
 
-  private async runItem(index: number, epoch: number): Promise<Outcome> {
+  /** `out`: the item's slot in the batch buffer (shared memory when workers write it). */
+  private async runItem(index: number, epoch: number, out?: Float32Array): Promise<Outcome> {
     const samples = this.dataset.samples;
     const rng = new Rng(mixSeed(this.o.seed, epoch, index, 0x17e3));
     const group: Sample[] = [samples[index]];
@@ -119,16 +120,22 @@ export class DataLoader {
     try {
       if (this.o.workers > 0) {
         this.pool ??= new WorkerPool(this.o.workers, this.pipe.spec, this.o.inFlightPerWorker);
-        return { ok: true, item: await this.pool.run(group, rng.getState()) };
+        return { ok: true, item: await this.pool.run(group, rng.getState(), out) };
       }
-      return { ok: true, item: await this.pipe.run(group, rng) };
+      return { ok: true, item: await this.pipe.run(group, rng, out) };
     } catch (e) {
       return { ok: false, error: e as Error };
     }
   }
 
   private async makeBatch(indices: Int32Array, epoch: number, b: number): Promise<{ batch: Batch; skipped: SkippedSample[] }> {
-    const outcomes = await Promise.all(Array.from(indices, (i) => this.runItem(i, epoch)));
+    // With a fixed output size, items are normalised straight into their slot of the batch's image
+    // buffer (shared memory when worker threads write it): no per-item array, no transfer, no
+    // copy when collating — on the main thread those cost more than the rest of its work.
+    const hw = fixedOutputSize(this.pipe.spec);
+    const px = hw ? hw[0] * hw[1] * 3 : 0;
+    const into = hw ? new Float32Array(this.o.workers > 0 ? new SharedArrayBuffer(indices.length * px * 4) : new ArrayBuffer(indices.length * px * 4)) : undefined;
+    const outcomes = await Promise.all(Array.from(indices, (i, k) => this.runItem(i, epoch, into?.subarray(k * px, (k + 1) * px))));
     const items: Item[] = [], info: BatchInfo[] = [], bad: number[] = [], skipped: SkippedSample[] = [];
     outcomes.forEach((r, k) => {
       const s = this.dataset.samples[indices[k]];
@@ -141,7 +148,7 @@ export class DataLoader {
       bad.push(s.index);
       skipped.push({ index: s.index, file: r.error.file, reason: r.error.reason });
     });
-    const batch = collate(items, info, bad);
+    const batch = collate(items, info, bad, into);
     if (this.mixup && items.length) this.mixup.apply(batch, new Rng(mixSeed(this.o.seed, epoch, b, 0x313)));
     return { batch, skipped };
   }

@@ -16,12 +16,17 @@ function labelOf(s: Sample): number {
   return s.target.label;
 }
 
-export function classifyTrainRunner(spec: ClassifyTrainSpec): (samples: Sample[], rng: Rng) => Promise<Item> {
+type Runner = (samples: Sample[], rng: Rng, out?: Float32Array) => Promise<Item>;
+
+/** `out` if it is exactly one (size, size, 3) image (the batch slot the loader passes), else undefined. */
+const slot = (out: Float32Array | undefined, size: number) => (out && out.length === size * size * 3 ? out : undefined);
+
+export function classifyTrainRunner(spec: ClassifyTrainSpec): Runner {
   const fill = spec.mean.map((m) => Math.min(255, Math.round(255 * m))) as [number, number, number];
   const ra: RandAugmentConfig | null = spec.autoAugment ? parseRandAugment(spec.autoAugment, fill) : null;
   // timm disables colour jitter when an auto-augment policy is on
   const cj: ColorJitter | null = !ra && spec.colorJitter != null ? colorJitterOf(spec.colorJitter) : null;
-  return async ([s], rng) => {
+  return async ([s], rng, out) => {
     const label = labelOf(s);
     const buf = await readBytes(s.file);
     const { width, height } = await imageSize(buf, s.file);
@@ -32,20 +37,20 @@ export function classifyTrainRunner(spec: ClassifyTrainSpec): (samples: Sample[]
     const img = await decodeRgb(buf, s.file, { crop, resize: { width: spec.size, height: spec.size, interpolation }, hflip, vflip });
     if (ra) randAugment(img, ra, rng);
     else if (cj) colorJitter(img, cj, rng);
-    const image = normalize(img, spec.mean, spec.std);
+    const image = normalize(img, spec.mean, spec.std, slot(out, spec.size));
     if (spec.reprob > 0) randomErasing(image, spec.size, spec.size, { probability: spec.reprob, mode: spec.remode, maxCount: spec.recount }, rng);
     return { index: s.index, image, height: spec.size, width: spec.size, label, sourceSize: [height, width] };
   };
 }
 
-export function classifyEvalRunner(spec: ClassifyEvalSpec): (samples: Sample[], rng: Rng) => Promise<Item> {
-  return async ([s]) => {
+export function classifyEvalRunner(spec: ClassifyEvalSpec): Runner {
+  return async ([s], _rng, out) => {
     const label = labelOf(s);
     const buf = await readBytes(s.file);
     const { width, height } = await imageSize(buf, s.file);
     const { resize, crop } = centerCropResize(width, height, spec.size, spec.cropPct);
     const img = await decodeRgb(buf, s.file, { resize: { ...resize, interpolation: spec.interpolation }, cropAfter: crop });
-    const image = normalize(img, spec.mean, spec.std);
+    const image = normalize(img, spec.mean, spec.std, slot(out, spec.size));
     return { index: s.index, image, height: spec.size, width: spec.size, label, sourceSize: [height, width] };
   };
 }

@@ -12,7 +12,20 @@ import { validateSpec, type PipelineSpec } from './spec.ts';
 export interface Pipeline {
   readonly spec: PipelineSpec;
   partners(rng: Rng): number;
-  run(samples: Sample[], rng: Rng): Promise<Item>;
+  /**
+   * `out`, when given, is where the normalised (H, W, 3) image may be written (the item's slot in
+   * the batch: no per-item array and no copy when collating). A pipeline that does not use it
+   * returns an image of its own; callers check `item.image === out`.
+   */
+  run(samples: Sample[], rng: Rng, out?: Float32Array): Promise<Item>;
+}
+
+/**
+ * [H, W] of every image a pipeline produces, when the spec fixes it and the pipeline writes into
+ * the `out` slot it is given (classification); null otherwise (the loader then collates by copying).
+ */
+export function fixedOutputSize(spec: PipelineSpec): [number, number] | null {
+  return spec.kind === 'classify-train' || spec.kind === 'classify-eval' ? [spec.size, spec.size] : null;
 }
 
 export function buildPipeline(spec: PipelineSpec): Pipeline {

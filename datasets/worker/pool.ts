@@ -9,6 +9,8 @@ import type { PipelineSpec } from '../pipeline/spec.ts';
 import { fromWire, type FromWorker, type ToWorker } from './protocol.ts';
 
 interface Pending {
+  /** the caller's view of the item's slot in shared memory, if it passed one */
+  out?: Float32Array;
   resolve: (item: Item) => void;
   reject: (e: Error) => void;
 }
@@ -35,7 +37,7 @@ let warned = false;
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly pending = new Map<number, Pending>();
-  private readonly queue: Array<{ id: number; samples: Sample[]; rng: number[] }> = [];
+  private readonly queue: Array<{ id: number; samples: Sample[]; rng: number[]; out?: Float32Array }> = [];
   private nextId = 0;
   private broken: Error | null = null;
   private closed = false;
@@ -66,7 +68,7 @@ export class WorkerPool {
         this.pending.delete(m.id);
         slot.busy--;
         this.setRef();
-        if (m.type === 'done') p.resolve(m.item);
+        if (m.type === 'done') p.resolve(m.inPlace ? ({ ...m.item, image: p.out! } as Item) : m.item);
         else p.reject(fromWire(m.error));
         this.pump();
       });
@@ -103,19 +105,24 @@ export class WorkerPool {
       if (!best) return;
       const job = this.queue.shift()!;
       best.busy++;
-      best.worker.postMessage({ type: 'run', id: job.id, samples: job.samples, rng: job.rng } satisfies ToWorker);
+      best.worker.postMessage({ type: 'run', id: job.id, samples: job.samples, rng: job.rng, out: job.out } satisfies ToWorker);
     }
   }
 
-  /** Runs one item: `samples` = [sample, ...partners], `rng` = the per-item generator state. */
-  run(samples: Sample[], rng: number[]): Promise<Item> {
+  /**
+   * Runs one item: `samples` = [sample, ...partners], `rng` = the per-item generator state. `out`,
+   * a view of a SharedArrayBuffer, is where the worker may write the image (the item then comes
+   * back with `image === out`); a view of ordinary memory would be copied, so it is refused.
+   */
+  run(samples: Sample[], rng: number[], out?: Float32Array): Promise<Item> {
     if (this.broken) return Promise.reject(this.broken);
     if (this.closed) return Promise.reject(new Error('WorkerPool is closed'));
+    if (out && !(out.buffer instanceof SharedArrayBuffer)) return Promise.reject(new Error('WorkerPool.run: out must be a view of a SharedArrayBuffer'));
     const id = this.nextId++;
     return new Promise<Item>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { out, resolve, reject });
       this.setRef();
-      this.queue.push({ id, samples, rng });
+      this.queue.push({ id, samples, rng, out });
       this.pump();
     });
   }

@@ -5,7 +5,7 @@ import type { PipelineSpec } from '../pipeline/spec.ts';
 
 export type ToWorker =
   | { type: 'init'; spec: PipelineSpec }
-  | { type: 'run'; id: number; samples: Sample[]; rng: number[] };
+  | { type: 'run'; id: number; samples: Sample[]; rng: number[]; out?: Float32Array };
 
 export interface WireError {
   name: string;
@@ -18,7 +18,9 @@ export interface WireError {
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'done'; id: number; item: Item }
+  // inPlace: the image was written into the run's `out` (shared memory) and is left out of `item`
+  | { type: 'done'; id: number; item: Item; inPlace?: false }
+  | { type: 'done'; id: number; item: Omit<Item, 'image'>; inPlace: true }
   | { type: 'fail'; id: number; error: WireError };
 
 export function toWire(e: unknown): WireError {

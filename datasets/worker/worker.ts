@@ -23,8 +23,13 @@ port.on('message', async (m: ToWorker) => {
   try {
     if (!pipeline) throw new Error('data worker: run before init');
     const rng = new Rng(m.rng);
-    const item = await pipeline.run(m.samples, rng);
-    send({ type: 'done', id: m.id, item }, transferList(item));
+    // m.out is a view of the batch's SharedArrayBuffer (cloned without a copy): an image written
+    // there needs no transfer, and the loader already holds it in place
+    const item = await pipeline.run(m.samples, rng, m.out);
+    if (m.out && item.image === m.out) {
+      const { image: _, ...rest } = item;
+      send({ type: 'done', id: m.id, item: rest, inPlace: true }, transferList(item));
+    } else send({ type: 'done', id: m.id, item }, transferList(item));
   } catch (e) {
     send({ type: 'fail', id: m.id, error: toWire(e) });
   }
