@@ -1,5 +1,6 @@
-// `ssmv demo`: the main job on a fresh machine in about a minute. Writes a small synthetic ImageFolder
-// of rendered shapes (datasets' writeSynthetic), trains the tiny `test_vmamba` variant on it with the
+// `ssmv demo`: the main job on a fresh machine in about three minutes (2-core cpu or the GPU host alike:
+// the model is tiny). Writes a synthetic ImageFolder of rendered shapes (2,000 images of 4 shapes at
+// 32x32) (datasets' writeSynthetic), trains the tiny `test_vmamba` variant on it with the
 // full machinery (AdamW + cosine/warmup, EMA, checkpoints, metrics.csv, plots), evaluates the best
 // checkpoint the way `ssmv val` does, and prints the tables.
 import { basename, dirname, join } from 'node:path';
@@ -9,11 +10,11 @@ import { BACKEND_NAMES } from '../core/backend.ts';
 export const DEMO_SCHEMA: ArgSchema = {
   backend: { type: 'string', default: 'auto', choices: BACKEND_NAMES, help: 'tensor backend (auto: a GPU when there is one, else cpu)' },
   model: { type: 'string', default: 'test_vmamba', help: 'model to train' },
-  classes: { type: 'int', default: 2, help: 'shape classes (2..8: circle, square, triangle, star, ...)' },
-  images: { type: 'int', default: 200, help: 'synthetic images (train + val, 20% val)' },
-  imgsz: { type: 'int', default: 16, help: 'image size' },
-  epochs: { type: 'int', default: 5, help: 'epochs' },
-  batch: { type: 'int', default: 16, help: 'batch size' },
+  classes: { type: 'int', default: 4, help: 'shape classes (2..8: circle, square, triangle, star, ...)' },
+  images: { type: 'int', default: 2000, help: 'synthetic images (train + val, 20% val)' },
+  imgsz: { type: 'int', default: 32, help: 'image size' },
+  epochs: { type: 'int', default: 10, help: 'epochs' },
+  batch: { type: 'int', default: 64, help: 'batch size' },
   lr: { type: 'number', default: 1e-3, help: 'peak learning rate (AdamW, 1 warmup epoch, cosine)' },
   seed: { type: 'int', default: 0, help: 'random seed (data, init, order)' },
   workers: { type: 'int', default: -1, help: 'data loading worker threads (-1 = one per core up to 8)' },
@@ -25,7 +26,7 @@ export const DEMO_SCHEMA: ArgSchema = {
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, DEMO_SCHEMA, 'demo');
   if (args.help) {
-    process.stdout.write(formatHelp('demo', 'ssmv demo [backend=auto] [epochs=5] [classes=2] ...', DEMO_SCHEMA));
+    process.stdout.write(formatHelp('demo', 'ssmv demo [backend=auto] [epochs=10] [classes=4] ... (quick check: images=200 imgsz=16 classes=2 epochs=5 batch=16)', DEMO_SCHEMA));
     return 0;
   }
   if (args.positionals.length) throw new UsageError(`unexpected argument '${args.positionals[0]}': keys are key=value (see ssmv demo --help)`);
@@ -42,8 +43,9 @@ export async function run(argv: string[]): Promise<number> {
   const out = process.stdout;
   const t0 = performance.now();
   // A software WebGPU adapter (lavapipe/llvmpipe on machines without a GPU) trains this small model
-  // about 3x slower than tfjs' cpu backend (measured: 7 s vs 2.1 s per update of 16 images at 16x16
-  // on the 2-core development machine), so `auto` takes cpu there and says so.
+  // several times slower than tfjs' cpu backend (measured: 7 s vs 2.1 s per update of 16 images at
+  // 16x16 on the 2-core development machine, before the cpu kernels of core/kernels/tfjs-cpu made the
+  // cpu side 3x faster again), so `auto` takes cpu there and says so.
   let backend = v.backend as string;
   if (backend === 'auto') {
     const { setBackend } = await import('../core/backend.ts');
