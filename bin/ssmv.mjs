@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `ssmv` command: runs the TypeScript sources through tsx's loader.
-import { availableParallelism } from 'node:os';
-// libuv sizes its thread pool on first use: set it before anything touches it, so image decoding
-// (sharp) in the data loader gets ~2 threads per core.
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, 2 * availableParallelism()));
+// No UV_THREADPOOL_SIZE here: Node has already started libuv's pool (its ESM loader reads this
+// file through it), so a value set now never takes effect. Data worker processes get theirs in
+// their environment at fork (datasets/worker/pool-process.ts); for worker threads, set it in the
+// environment that starts node.
 const { register } = await import('tsx/esm/api');
 register();
 const { main } = await import('../cli/main.ts');

@@ -1,14 +1,17 @@
-// `ssmv bench data [--workers 0,1,2] [--images 256] [--size 224] [--batch 32] [--epochs 2] [--dir D] [--json]`
+// `ssmv bench data [--workers 0,1,2] [--kind thread,process] [--images 256] [--size 224] [--batch 32] [--epochs 2] [--dir D] [--json]`
 // images/s of the classification train pipeline (decode + RandomResizedCrop + flip + normalise) on
-// generated ImageNet-sized JPEGs, per worker count; also images per CPU-second (all threads), the
-// per-core figure that other load on the machine does not distort.
+// generated ImageNet-sized JPEGs, per worker count and worker kind; also images per CPU-second
+// (all threads and worker processes), the per-core figure that other load on the machine does not
+// distort.
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, formatHelp, UsageError, type ArgSchema } from './args.ts';
+import { WORKER_KINDS, type WorkerKind } from '../datasets/worker/kind.ts';
 
 const SCHEMA: ArgSchema = {
   workers: { type: 'numbers', help: 'worker counts to measure (0 = in the main thread); default 0..cores' },
+  kind: { type: 'list', default: ['thread', 'process'], help: 'worker kinds to measure: thread (worker threads), process (child processes)' },
   images: { type: 'int', default: 256, help: 'distinct JPEGs (about 500x375) generated once into --dir' },
   size: { type: 'int', default: 224, help: 'crop size' },
   batch: { type: 'int', default: 32, help: 'batch size' },
@@ -20,17 +23,21 @@ const SCHEMA: ArgSchema = {
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SCHEMA, 'bench data');
   if (args.help) {
-    process.stdout.write(formatHelp('bench data', 'ssmv bench data [--workers 0,1,2] [--images 256] [--json]', SCHEMA));
+    process.stdout.write(formatHelp('bench data', 'ssmv bench data [--workers 0,1,2] [--kind thread,process] [--images 256] [--json]', SCHEMA));
     return 0;
   }
   const v = args.values;
   const cores = availableParallelism();
   const counts = (v.workers as number[] | undefined) ?? Array.from({ length: cores + 1 }, (_, i) => i);
   if (counts.some((c) => !Number.isInteger(c) || c < 0)) throw new UsageError(`--workers: worker counts must be integers >= 0, got ${counts}`);
-  // every worker keeps 2 items in flight on the process-wide libuv threadpool, whose size is fixed
-  // when Node starts: rerun this command in a child with a large enough pool when needed
+  const kinds = v.kind as string[];
+  const bad = kinds.filter((k) => !WORKER_KINDS.includes(k as WorkerKind));
+  if (bad.length || !kinds.length) throw new UsageError(`--kind: expected thread and/or process, got '${kinds.join(',')}'`);
+  // every worker thread keeps 2 items in flight on the process-wide libuv threadpool, whose size
+  // libuv reads from the environment when Node starts: rerun this command in a child with a large
+  // enough pool when needed (worker processes set their own pool size when they start)
   const need = Math.max(4, 2 * Math.max(...counts, 1));
-  if (!process.env.UV_THREADPOOL_SIZE && need > 4 && !process.env.SSMV_BENCH_CHILD) {
+  if (kinds.includes('thread') && !process.env.UV_THREADPOOL_SIZE && need > 4 && !process.env.SSMV_BENCH_CHILD) {
     const r = spawnSync(process.execPath, [...process.execArgv, process.argv[1], ...process.argv.slice(2)], {
       stdio: 'inherit', env: { ...process.env, UV_THREADPOOL_SIZE: String(need), SSMV_BENCH_CHILD: '1' },
     });
@@ -45,16 +52,20 @@ export async function run(argv: string[]): Promise<number> {
     if (!v.json) process.stdout.write(s);
   };
   say(`${files.length} JPEGs (about 500x375, mean ${kib.toFixed(0)} KiB) in ${dir} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
-  say(`machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}\n`);
+  // the environment as this process started (bin/ssmv.mjs no longer sets the variable itself, which
+  // never took effect): the pool size in force for workers = 0 and for worker threads
+  say(`machine: ${cores} cores (${cpus()[0]?.model ?? 'unknown cpu'}), libuv threadpool of this process: ${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'} threads; each worker process: 2 (its items in flight)\n`);
   say(`pipeline: decode + RandomResizedCrop ${v.size} + flip + normalise, batch ${v.batch}\n\n`);
-  say('workers   images/s   images/s per core (images per CPU-second)   CPU ms/image (kernel part)   main-thread CPU ms/image\n');
+  say('workers  kind      images/s   images/s per core (images per CPU-second)   CPU ms/image (kernel part)   main-thread CPU ms/image\n');
   const rows = [];
-  for (const w of counts) {
-    const [r] = await benchLoader(files, [w], { size: v.size as number, batchSize: v.batch as number, epochs: v.epochs as number });
+  // workers = 0 is the main thread itself: measured once, whatever the kinds
+  const runs: Array<[number, WorkerKind]> = counts.flatMap((w): Array<[number, WorkerKind]> => (w === 0 ? [[0, 'thread']] : kinds.map((k) => [w, k as WorkerKind])));
+  for (const [w, kind] of runs) {
+    const [r] = await benchLoader(files, [w], { size: v.size as number, batchSize: v.batch as number, epochs: v.epochs as number, kind });
     rows.push(r);
     const cpuMs = (1000 * r.cpuSeconds) / r.images, sysMs = (1000 * r.systemSeconds) / r.images;
     const main = r.mainMsPerImage == null ? '       -' : r.mainMsPerImage.toFixed(2).padStart(8);
-    say(`${String(w).padStart(7)}   ${r.imagesPerSecond.toFixed(0).padStart(8)}   ${r.imagesPerCpuSecond.toFixed(0).padStart(8)}${' '.repeat(35)}${cpuMs.toFixed(2).padStart(5)} (${sysMs.toFixed(2)})${' '.repeat(19)}${main}\n`);
+    say(`${String(w).padStart(7)}  ${(w === 0 ? 'main' : kind).padEnd(8)}  ${r.imagesPerSecond.toFixed(0).padStart(8)}   ${r.imagesPerCpuSecond.toFixed(0).padStart(8)}${' '.repeat(35)}${cpuMs.toFixed(2).padStart(5)} (${sysMs.toFixed(2)})${' '.repeat(19)}${main}\n`);
   }
   if (v.json) process.stdout.write(JSON.stringify({ cores, meanKiB: kib, rows }, null, 2) + '\n');
   return 0;

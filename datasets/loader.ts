@@ -1,5 +1,6 @@
 // DataLoader: per-epoch seeded order, sharding, batches prepared `prefetch` batches ahead on a pool
-// of worker threads (or in this thread with workers = 0) so decoding overlaps the training step.
+// of worker processes or threads (or in this thread with workers = 0) so decoding overlaps the
+// training step.
 // Every item draws from its own generator seeded by (seed, epoch, sample index), so the batches are
 // identical whichever path or worker made them. A sample that cannot be loaded (missing file,
 // corrupt or truncated image) is skipped — the batch comes out smaller (a batch left empty is not
@@ -14,6 +15,8 @@ import { epochIndices, mixSeed, toBatches } from './sampler.ts';
 import { Mixup, type MixupOptions } from './transforms/mixup.ts';
 import type { Batch, BatchInfo, Dataset, Item, Sample } from './types.ts';
 import { defaultWorkers, WorkerPool } from './worker/pool.ts';
+import { ProcessPool } from './worker/pool-process.ts';
+import { defaultWorkerKind, type WorkerKind } from './worker/kind.ts';
 
 export interface LoaderOptions {
   dataset: Dataset;
@@ -26,8 +29,13 @@ export interface LoaderOptions {
   dropLast?: boolean;
   rank?: number;
   worldSize?: number;
-  /** worker threads; 0 runs the pipeline in this thread (default: one per core) */
+  /** workers (processes or threads); 0 runs the pipeline in this thread (default: one per core) */
   workers?: number;
+  /**
+   * 'process': child processes (sharp scales across processes, not across the threads of one);
+   * 'thread': worker threads of this process. Same batches either way. Default: defaultWorkerKind().
+   */
+  workerKind?: WorkerKind;
   /** items each worker works on at once (default 2: one decoding while another transforms) */
   inFlightPerWorker?: number;
   /** batches prepared ahead of the one being consumed (default 2) */
@@ -73,7 +81,7 @@ export class DataLoader {
   private readonly o: Required<Omit<LoaderOptions, 'mixup' | 'onReport'>> & Pick<LoaderOptions, 'onReport'>;
   private readonly pipe: Pipeline;
   private readonly mixup: Mixup | null;
-  private pool: WorkerPool | null = null;
+  private pool: WorkerPool | ProcessPool | null = null;
   private nextEpoch = 0;
   /** report of the last finished epoch */
   lastReport: EpochReport | null = null;
@@ -81,10 +89,11 @@ export class DataLoader {
   constructor(options: LoaderOptions) {
     this.dataset = options.dataset;
     this.o = {
-      shuffle: false, seed: 0, dropLast: false, rank: 0, worldSize: 1, workers: defaultWorkers(), inFlightPerWorker: 2,
+      shuffle: false, seed: 0, dropLast: false, rank: 0, worldSize: 1, workers: defaultWorkers(), workerKind: defaultWorkerKind(), inFlightPerWorker: 2,
       prefetch: 2, strict: false, ...options,
     };
     if (!Number.isInteger(this.o.workers) || this.o.workers < 0) throw new Error(`workers must be an integer >= 0, got ${this.o.workers}`);
+    if (this.o.workerKind !== 'thread' && this.o.workerKind !== 'process') throw new Error(`workerKind must be 'thread' or 'process', got '${this.o.workerKind}'`);
     if (!Number.isInteger(this.o.prefetch) || this.o.prefetch < 0) throw new Error(`prefetch must be an integer >= 0, got ${this.o.prefetch}`);
     this.pipe = buildPipeline(options.pipeline);
     this.mixup = options.mixup ? new Mixup(options.mixup) : null;
@@ -119,8 +128,7 @@ export class DataLoader {
     for (let j = 0; j < k; j++) group.push(samples[rng.int(samples.length)]);
     try {
       if (this.o.workers > 0) {
-        this.pool ??= new WorkerPool(this.o.workers, this.pipe.spec, this.o.inFlightPerWorker);
-        return { ok: true, item: await this.pool.run(group, rng.getState(), out) };
+        return { ok: true, item: await this.startPool().run(group, rng.getState(), out) };
       }
       return { ok: true, item: await this.pipe.run(group, rng, out) };
     } catch (e) {
@@ -128,13 +136,26 @@ export class DataLoader {
     }
   }
 
+  private startPool(): WorkerPool | ProcessPool {
+    const { workers, workerKind, inFlightPerWorker } = this.o;
+    this.pool ??= workerKind === 'process' ? new ProcessPool(workers, this.pipe.spec, inFlightPerWorker) : new WorkerPool(workers, this.pipe.spec, inFlightPerWorker);
+    return this.pool;
+  }
+
+  /** Process ids of the worker processes now running (empty with threads or in-process). */
+  get workerPids(): number[] {
+    return this.pool instanceof ProcessPool ? this.pool.pids : [];
+  }
+
   private async makeBatch(indices: Int32Array, epoch: number, b: number): Promise<{ batch: Batch; skipped: SkippedSample[] }> {
     // With a fixed output size, items are normalised straight into their slot of the batch's image
-    // buffer (shared memory when worker threads write it): no per-item array, no transfer, no
-    // copy when collating — on the main thread those cost more than the rest of its work.
+    // buffer (shared memory when worker threads write it; worker processes' images are read into
+    // it): no per-item array, no transfer, no copy when collating — on the main thread those cost
+    // more than the rest of its work.
     const hw = fixedOutputSize(this.pipe.spec);
     const px = hw ? hw[0] * hw[1] * 3 : 0;
-    const into = hw ? new Float32Array(this.o.workers > 0 ? new SharedArrayBuffer(indices.length * px * 4) : new ArrayBuffer(indices.length * px * 4)) : undefined;
+    const shared = this.o.workers > 0 && this.o.workerKind === 'thread';
+    const into = hw ? new Float32Array(shared ? new SharedArrayBuffer(indices.length * px * 4) : new ArrayBuffer(indices.length * px * 4)) : undefined;
     const outcomes = await Promise.all(Array.from(indices, (i, k) => this.runItem(i, epoch, into?.subarray(k * px, (k + 1) * px))));
     const items: Item[] = [], info: BatchInfo[] = [], bad: number[] = [], skipped: SkippedSample[] = [];
     outcomes.forEach((r, k) => {
@@ -187,11 +208,10 @@ export class DataLoader {
     return this.epoch(this.nextEpoch);
   }
 
-  /** Starts the worker threads now (so their start-up is not timed with the first batch). */
+  /** Starts the workers now (so their start-up is not timed with the first batch). */
   async warmup(): Promise<void> {
     if (this.o.workers > 0) {
-      this.pool ??= new WorkerPool(this.o.workers, this.pipe.spec, this.o.inFlightPerWorker);
-      await this.pool.ready();
+      await this.startPool().ready();
     }
   }
 

@@ -26,7 +26,7 @@ test.before(async () => {
 const spec = classifyTrain({ size: 32, colorJitter: 0.4, autoAugment: null, reprob: 0.25 });
 
 async function batches(workers: number): Promise<Batch[]> {
-  const loader = new DataLoader({ dataset: ds, pipeline: spec, batchSize: 4, shuffle: true, seed: 9, workers, onReport: () => {} });
+  const loader = new DataLoader({ dataset: ds, pipeline: spec, batchSize: 4, shuffle: true, seed: 9, workers, workerKind: 'thread', onReport: () => {} });
   const out: Batch[] = [];
   try {
     for await (const b of loader.epoch(1)) out.push(b);

@@ -11,6 +11,7 @@ import type { Batch, Dataset } from '../datasets/types.ts';
 import type { TrainConfig } from './config.ts';
 import type { BatchSource } from './data.ts';
 import type { ClassifyData } from './classify.ts';
+import { parseWorkerKind } from '../datasets/worker/kind.ts';
 
 /** A datasets/ DataLoader seen as the trainer's BatchSource. */
 export class LoaderSource implements BatchSource {
@@ -59,19 +60,20 @@ export async function openClassifyData(cfg: TrainConfig, cores: number): Promise
   const val = valDir && existsSync(valDir) ? await openImageFolder({ root, split: cfg.val_split, classes: [...train.classes] }) : null;
   if (val && val.meta.layout === 'class-folders') checkClasses(val, valDir);
   const workers = resolveWorkers(cfg.workers, cores);
+  const workerKind = parseWorkerKind(cfg.worker_kind);
   const trainLoader = new DataLoader({
     dataset: train,
     pipeline: classifyTrain({
       size: cfg.imgsz, scale: [cfg.scale[0], cfg.scale[1]], hflip: cfg.hflip, interpolation: cfg.interpolation,
       autoAugment: cfg.auto_augment || null, colorJitter: cfg.color_jitter || null, reprob: cfg.reprob,
     }),
-    batchSize: cfg.batch, shuffle: true, seed: cfg.seed, dropLast: true, workers,
+    batchSize: cfg.batch, shuffle: true, seed: cfg.seed, dropLast: true, workers, workerKind,
     mixup: cfg.mixup > 0 || cfg.cutmix > 0
       ? { mixupAlpha: cfg.mixup, cutmixAlpha: cfg.cutmix, prob: cfg.mixup_prob, switchProb: cfg.mixup_switch_prob, mode: cfg.mixup_mode, labelSmoothing: cfg.smoothing, numClasses: train.classes.length }
       : undefined,
   });
   const valLoader = val
-    ? new DataLoader({ dataset: val, pipeline: classifyEval({ size: cfg.imgsz, cropPct: cfg.crop_pct, interpolation: cfg.interpolation }), batchSize: cfg.batch, workers })
+    ? new DataLoader({ dataset: val, pipeline: classifyEval({ size: cfg.imgsz, cropPct: cfg.crop_pct, interpolation: cfg.interpolation }), batchSize: cfg.batch, workers, workerKind })
     : null;
   return {
     train: new LoaderSource(trainLoader, train.classes),

@@ -64,7 +64,7 @@ export interface ClassifyResult {
 }
 
 /** keys that may change when resuming (they do not change the numbers) */
-export const RESUME_OVERRIDABLE = ['epochs', 'workers', 'backend', 'log_interval', 'plots', 'data', 'resume'];
+export const RESUME_OVERRIDABLE = ['epochs', 'workers', 'worker_kind', 'backend', 'log_interval', 'plots', 'data', 'resume'];
 
 export async function trainClassifier(cfgIn: TrainConfig, o: ClassifyOptions): Promise<ClassifyResult> {
   const { cfg, resume } = resumeConfig(cfgIn, o.given, RESUME_OVERRIDABLE);

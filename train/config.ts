@@ -21,6 +21,7 @@ export interface TrainConfig extends RunOutputConfig {
   accum: number;
   imgsz: number;
   workers: number;
+  worker_kind: string;
   backend: string;
   seed: number;
   optimizer: 'adamw' | 'sgd';
@@ -72,6 +73,7 @@ export const TRAIN_SCHEMA = {
   accum: spec('int', 1, 'micro-batches per optimizer update (gradient accumulation)'),
   imgsz: spec('int', 224, 'training/validation image size'),
   workers: spec('int', -1, 'data loading worker threads (-1 = one per core up to 8, 0 = in the main thread)'),
+  worker_kind: spec('string', 'auto', 'data workers: process (child processes: sharp scales across them), thread (worker threads) or auto (process on more than 2 cores)', ['auto', 'thread', 'process']),
   backend: spec('string', 'auto', 'tensor backend', BACKEND_NAMES),
   seed: spec('int', 0, 'random seed (init, data order, augmentation, drop path)'),
   optimizer: spec('string', 'adamw', 'optimizer', ['adamw', 'sgd']),

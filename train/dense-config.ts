@@ -26,6 +26,7 @@ export interface DenseConfig extends RunOutputConfig {
   accum: number;
   imgsz: number | undefined;
   workers: number;
+  worker_kind: string;
   backend: string;
   seed: number;
   lr: number | undefined;
@@ -62,6 +63,7 @@ export const DENSE_SCHEMA = {
   accum: spec('int', 1, 'micro-batches per optimizer update'),
   imgsz: spec('int', undefined, 'square input size (default 800 for detect, 512 for segment)'),
   workers: spec('int', -1, 'data loading worker threads (-1 = one per core up to 8, 0 = in the main thread)'),
+  worker_kind: spec('string', 'auto', 'data workers: process (child processes: sharp scales across them), thread (worker threads) or auto (process on more than 2 cores)', ['auto', 'thread', 'process']),
   backend: spec('string', 'auto', 'tensor backend', BACKEND_NAMES),
   seed: spec('int', 0, 'random seed'),
   lr: spec('number', undefined, 'AdamW learning rate (default 1e-4 detect, 6e-5 segment)'),

@@ -17,6 +17,7 @@ import type { Dataset } from '../datasets/types.ts';
 import type { BatchSource } from './data.ts';
 import { LoaderSource, resolveWorkers } from './classify-data.ts';
 import type { DenseConfig, ResolvedDense } from './dense-config.ts';
+import { parseWorkerKind } from '../datasets/worker/kind.ts';
 
 export interface DenseData {
   train: BatchSource;
@@ -40,6 +41,7 @@ export async function openDenseData(cfg: DenseConfig, r: ResolvedDense, cores: n
   if (!statSync(root).isDirectory()) throw new Error(`data: '${root}' is not a folder`);
   const mean = [...IMAGENET_MEAN], std = [...IMAGENET_STD];
   const workers = resolveWorkers(cfg.workers, cores);
+  const workerKind = parseWorkerKind(cfg.worker_kind);
   const s = r.imgsz;
   let train: Dataset, val: Dataset | null;
   let trainPipe, valPipe;
@@ -59,8 +61,8 @@ export async function openDenseData(cfg: DenseConfig, r: ResolvedDense, cores: n
     valPipe = segmentEval({ size: [s, s], mean, std });
   }
   if (cfg.batch > train.samples.length) throw new Error(`batch: ${cfg.batch} is larger than the training set (${train.samples.length} images): lower batch=`);
-  const trainLoader = new DataLoader({ dataset: train, pipeline: trainPipe, batchSize: cfg.batch, shuffle: true, seed: cfg.seed, dropLast: true, workers });
-  const valLoader = val ? new DataLoader({ dataset: val, pipeline: valPipe, batchSize: cfg.batch, workers }) : null;
+  const trainLoader = new DataLoader({ dataset: train, pipeline: trainPipe, batchSize: cfg.batch, shuffle: true, seed: cfg.seed, dropLast: true, workers, workerKind });
+  const valLoader = val ? new DataLoader({ dataset: val, pipeline: valPipe, batchSize: cfg.batch, workers, workerKind }) : null;
   return {
     train: new LoaderSource(trainLoader, train.classes),
     val: val && valLoader ? { loader: valLoader, dataset: val } : null,

@@ -54,7 +54,7 @@ export interface DenseResult {
   seconds: number;
 }
 
-export const DENSE_RESUME_OVERRIDABLE = ['epochs', 'workers', 'backend', 'log_interval', 'plots', 'data', 'resume'];
+export const DENSE_RESUME_OVERRIDABLE = ['epochs', 'workers', 'worker_kind', 'backend', 'log_interval', 'plots', 'data', 'resume'];
 
 /** The backbone for dense heads: all stage outputs, with the family's out_indices when it has them. */
 export function denseBackbone(name: string, dropPath?: number): Backbone {

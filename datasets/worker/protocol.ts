@@ -7,6 +7,12 @@ export type ToWorker =
   | { type: 'init'; spec: PipelineSpec }
   | { type: 'run'; id: number; samples: Sample[]; rng: number[]; out?: Float32Array };
 
+/** Parent -> child process (pool-process.ts): `files[k]` is in-flight slot k's image file. */
+export type ToChild =
+  | { type: 'init'; spec: PipelineSpec; files: string[] }
+  // slot: the item's image, if the pipeline writes it into an `out` of `length` floats, goes to files[slot]
+  | { type: 'run'; id: number; samples: Sample[]; rng: number[]; slot?: number; length?: number };
+
 export interface WireError {
   name: string;
   message: string;
@@ -23,6 +29,9 @@ export type FromWorker =
   | { type: 'done'; id: number; item: Omit<Item, 'image'>; inPlace: true }
   | { type: 'fail'; id: number; error: WireError };
 
+/** Child process -> parent: as FromWorker, but an in-place image lies in the run's slot file. */
+export type FromChild = FromWorker;
+
 export function toWire(e: unknown): WireError {
   const err = e instanceof Error ? e : new Error(String(e));
   const w: WireError = { name: err.name, message: err.message, stack: err.stack };
@@ -36,7 +45,7 @@ export function toWire(e: unknown): WireError {
   return w;
 }
 
-export function fromWire(w: WireError): Error {
+export function fromWire(w: WireError, where = 'a data worker thread'): Error {
   let e: Error;
   if (w.name === 'SampleError') e = new SampleError(w.file ?? '?', w.reason ?? w.message);
   else if (w.name === 'DataError') {
@@ -46,7 +55,7 @@ export function fromWire(w: WireError): Error {
     e = new Error(w.message);
     e.name = w.name;
   }
-  if (w.stack) e.stack = `${w.stack}\n    (in a data worker thread)`;
+  if (w.stack) e.stack = `${w.stack}\n    (in ${where})`;
   return e;
 }
 

@@ -14,6 +14,7 @@ import { detectEval, detectTrain } from '../../datasets/pipeline/spec.ts';
 import type { Batch, Dataset } from '../../datasets/types.ts';
 import { resolveWorkers } from '../classify-data.ts';
 import type { YoloTrainConfig } from './config.ts';
+import { parseWorkerKind } from '../../datasets/worker/kind.ts';
 
 export type DataKind = 'yolo' | 'coco' | 'voc';
 
@@ -112,14 +113,15 @@ export interface YoloLoaders {
 
 export function yoloLoaders(d: YoloData, cfg: YoloTrainConfig, cores: number): YoloLoaders {
   const workers = resolveWorkers(cfg.workers, cores);
+  const workerKind = parseWorkerKind(cfg.worker_kind);
   if (cfg.batch > d.train.samples.length) throw new Error(`batch: ${cfg.batch} is larger than the training set (${d.train.samples.length} images): lower batch=`);
   const aug = { size: cfg.imgsz, scale: cfg.scale, translate: cfg.translate, hsv: [cfg.hsv_h, cfg.hsv_s, cfg.hsv_v] as [number, number, number], fliplr: cfg.fliplr, flipud: cfg.flipud };
-  const common = { dataset: d.train, batchSize: cfg.batch, shuffle: true, seed: cfg.seed, dropLast: false, workers };
+  const common = { dataset: d.train, batchSize: cfg.batch, shuffle: true, seed: cfg.seed, dropLast: false, workers, workerKind };
   return {
     train: new DataLoader({ ...common, pipeline: detectTrain({ ...aug, mosaic: cfg.mosaic }) }),
     trainClosed: new DataLoader({ ...common, pipeline: detectTrain({ ...aug, mosaic: 0 }) }),
     // ultralytics validates at batch * 2
-    val: d.val ? new DataLoader({ dataset: d.val, pipeline: detectEval({ size: cfg.imgsz, scaleup: true }), batchSize: cfg.batch * 2, workers }) : null,
+    val: d.val ? new DataLoader({ dataset: d.val, pipeline: detectEval({ size: cfg.imgsz, scaleup: true }), batchSize: cfg.batch * 2, workers, workerKind }) : null,
   };
 }
 

@@ -61,7 +61,7 @@ export interface YoloTrainResult {
 }
 
 /** keys that may change when resuming (they do not change the numbers) */
-export const YOLO_RESUME_OVERRIDABLE = ['epochs', 'workers', 'backend', 'plots', 'data', 'resume', 'patience'];
+export const YOLO_RESUME_OVERRIDABLE = ['epochs', 'workers', 'worker_kind', 'backend', 'plots', 'data', 'resume', 'patience'];
 
 /** DetMetrics.fitness: 0.1 mAP50 + 0.9 mAP50-95 */
 export const yoloFitness = (map50: number, map: number): number => 0.1 * map50 + 0.9 * map;
