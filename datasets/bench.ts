@@ -104,14 +104,14 @@ function childrenCpu(pids: number[]): { user: number; system: number } {
  * Runs the classification train pipeline (no colour jitter / auto-augment) over `files` for each
  * worker count, with workers of `opts.kind` (default thread; 0 workers = the main thread).
  */
-export async function benchLoader(files: string[], workerCounts: number[], opts: { size?: number; batchSize?: number; epochs?: number; kind?: WorkerKind } = {}): Promise<BenchRow[]> {
+export async function benchLoader(files: string[], workerCounts: number[], opts: { size?: number; batchSize?: number; epochs?: number; kind?: WorkerKind; inFlight?: number } = {}): Promise<BenchRow[]> {
   const samples: Sample[] = files.map((file, i) => ({ index: i, file, id: i, target: { kind: 'class', label: i % 10 } }));
   const dataset: Dataset = { name: 'bench', task: 'classify', root: '', split: 'train', classes: Array.from({ length: 10 }, (_, i) => `c${i}`), samples, meta: {} };
   const spec = classifyTrain({ size: opts.size ?? 224, colorJitter: null, autoAugment: null, reprob: 0 });
   const rows: BenchRow[] = [];
   for (const workers of workerCounts) {
     const kind: WorkerKind = workers === 0 ? 'thread' : opts.kind ?? 'thread';
-    const loader = new DataLoader({ dataset, pipeline: spec, batchSize: opts.batchSize ?? 32, shuffle: true, seed: 0, workers, workerKind: kind, prefetch: 4 });
+    const loader = new DataLoader({ dataset, pipeline: spec, batchSize: opts.batchSize ?? 32, shuffle: true, seed: 0, workers, workerKind: kind, inFlightPerWorker: opts.inFlight, prefetch: 4 });
     await loader.warmup();
     for await (const _ of loader.epoch(0)) void _; // warm: page cache, JIT, worker modules
     const pids = loader.workerPids;

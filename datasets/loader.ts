@@ -36,7 +36,11 @@ export interface LoaderOptions {
    * 'thread': worker threads of this process. Same batches either way. Default: defaultWorkerKind().
    */
   workerKind?: WorkerKind;
-  /** items each worker works on at once (default 2: one decoding while another transforms) */
+  /**
+   * items each worker works on at once (one decoding while another transforms). Default 2 for
+   * threads, 3 for processes (16-core Xeon, 15 processes: 1,460-1,490 / 1,480-1,580 / 1,780
+   * images/s with 1 / 2 / 3).
+   */
   inFlightPerWorker?: number;
   /** batches prepared ahead of the one being consumed (default 2) */
   prefetch?: number;
@@ -89,8 +93,10 @@ export class DataLoader {
   constructor(options: LoaderOptions) {
     this.dataset = options.dataset;
     this.o = {
-      shuffle: false, seed: 0, dropLast: false, rank: 0, worldSize: 1, workers: defaultWorkers(), workerKind: defaultWorkerKind(), inFlightPerWorker: 2,
+      shuffle: false, seed: 0, dropLast: false, rank: 0, worldSize: 1, workers: defaultWorkers(),
       prefetch: 2, strict: false, ...options,
+      workerKind: options.workerKind ?? defaultWorkerKind(),
+      inFlightPerWorker: options.inFlightPerWorker ?? ((options.workerKind ?? defaultWorkerKind()) === 'process' ? 3 : 2),
     };
     if (!Number.isInteger(this.o.workers) || this.o.workers < 0) throw new Error(`workers must be an integer >= 0, got ${this.o.workers}`);
     if (this.o.workerKind !== 'thread' && this.o.workerKind !== 'process') throw new Error(`workerKind must be 'thread' or 'process', got '${this.o.workerKind}'`);
