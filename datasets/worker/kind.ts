@@ -1,7 +1,7 @@
 // Which kind of data worker the loader uses by default, from the measurements in BENCHMARKS.md
 // (Data pipeline): sharp/libvips serialises on something process-wide, so on a multi-core host
 // child processes scale where the worker threads of one process stop (~500 images/s);
-// on 2 cores threads and processes are within noise of each other and threads start faster.
+// on a 2 vCPU machine threads were about 5 % faster (less IPC and start-up).
 import { availableParallelism } from 'node:os';
 
 export type WorkerKind = 'thread' | 'process';
