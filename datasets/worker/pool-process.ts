@@ -80,6 +80,7 @@ export class ProcessPool {
   /** queued items (not yet sent to a child) by id */
   private readonly waiting = new Map<number, Pending>();
   private readonly dir: string;
+  private readyCount = 0;
   /** rejects once the pool breaks (a child crashed or exited): ready() must not wait forever */
   private readonly failed: Promise<never>;
   private rejectBroken!: (e: Error) => void;
@@ -119,6 +120,7 @@ export class ProcessPool {
   private onMessage(child: Child, m: FromChild, onReady: () => void, files: string[]): void {
     if (m.type === 'ready') {
       for (const f of files) rmSync(f, { force: true }); // the child holds them open: nothing to clean up later
+      if (++this.readyCount === this.size) rmSync(this.dir, { recursive: true, force: true });
       onReady();
       return;
     }
