@@ -17,7 +17,7 @@ export const DEMO_SCHEMA: ArgSchema = {
   batch: { type: 'int', default: 64, help: 'batch size' },
   lr: { type: 'number', default: 1e-3, help: 'peak learning rate (AdamW, 1 warmup epoch, cosine)' },
   seed: { type: 'int', default: 0, help: 'random seed (data, init, order)' },
-  workers: { type: 'int', default: -1, help: 'data loading worker threads (-1 = one per core up to 8)' },
+  workers: { type: 'int', default: -1, help: 'data loading workers: processes on machines of more than 2 cores, else threads (-1 = one per core, less one above 2 cores, at most 32)' },
   project: { type: 'string', default: 'runs', help: 'parent folder of the run directory' },
   name: { type: 'string', default: 'demo', help: 'run directory name (demo, demo2, ... unless exist_ok)' },
   exist_ok: { type: 'boolean', default: false, help: 'reuse runs/<name>' },

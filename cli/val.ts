@@ -12,7 +12,7 @@ export const VAL_SCHEMA: ArgSchema = {
   imgsz: { type: 'int', default: 224, help: 'image size' },
   crop_pct: { type: 'number', default: 0.875, help: 'centre-crop fraction (resize to imgsz / crop_pct first)' },
   interpolation: { type: 'string', default: 'bicubic', choices: ['bicubic', 'bilinear'], help: 'resize interpolation' },
-  workers: { type: 'int', default: -1, help: 'data loading worker threads (-1 = one per core up to 8)' },
+  workers: { type: 'int', default: -1, help: 'data loading workers: processes on machines of more than 2 cores, else threads (-1 = one per core, less one above 2 cores, at most 32)' },
   backend: { type: 'string', default: 'auto', choices: BACKEND_NAMES, help: 'tensor backend' },
   ema: { type: 'boolean', default: false, help: 'use the EMA weights of a .pth checkpoint that has them' },
   json: { type: 'boolean', default: false, help: 'print one JSON object' },

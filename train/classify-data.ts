@@ -31,9 +31,14 @@ export class LoaderSource implements BatchSource {
   }
 }
 
-/** workers key: -1 = one per core (up to 8), 0 = in this thread */
+/**
+ * workers key: -1 = one per core, less one for the training process on machines of more than 2 cores
+ * (15 worker processes loaded ~1,500-1,800 images/s on the 16-core GPU host, 8 about 1,350:
+ * BENCHMARKS.md, Data pipeline), at most 32; 0 = in this thread.
+ */
 export function resolveWorkers(n: number, cores: number): number {
-  return n < 0 ? Math.max(1, Math.min(8, cores)) : n;
+  if (n >= 0) return n;
+  return cores <= 2 ? Math.max(1, cores) : Math.min(32, cores - 1);
 }
 
 function checkClasses(ds: Dataset, where: string): void {
