@@ -1,8 +1,10 @@
-// Vim (backbones/vim.ts, backbones/mamba-mixer.ts). No golden file of the official Vim exists (its
-// forward needs CUDA-only kernels), so parity is checked against float64 transcriptions of the
-// official Python (tests/helpers/vim-reference.ts), the state-dict names and shapes against a
-// fixture written by hand from the official constructors, the parameter counts against the
-// constructors' arithmetic.
+// Vim (backbones/vim.ts, backbones/mamba-mixer.ts). Golden: a test_vim-sized checkpoint and its logits
+// from the OFFICIAL hustvl/Vim code (tests/fixtures/golden/make_vim_golden.py: the official model
+// and mixer run unmodified on CPU, the CUDA/Triton kernels replaced by the official pure-PyTorch
+// reference functions selective_scan_ref, causal_conv1d_ref, rms_norm_ref). Besides: float64
+// transcriptions of the official Python (tests/helpers/vim-reference.ts) for configurations the
+// golden file does not cover, the state-dict names and shapes against a fixture written by hand
+// from the official constructors, the parameter counts against the constructors' arithmetic.
 import test from 'ava';
 import { readFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ import { VisionMamba } from '../backbones/vim.ts';
 import { withoutInit } from '../core/nn/init.ts';
 import { manualSeed } from '../core/rng.ts';
 import { loadCheckpoint } from '../core/io/checkpoint.ts';
-import { writeSafetensors } from '../core/io/safetensors.ts';
+import { writeSafetensors, readSafetensors } from '../core/io/safetensors.ts';
 import { countFlops } from '../eval/flops.ts';
 import type { Module } from '../core/nn/module.ts';
 
@@ -51,6 +53,41 @@ function image(B: number, H: number, W: number, seed: number): { x: Tensor; nchw
   });
   return { x: tf.tensor4d(data, [B, H, W, 3]), nchw };
 }
+
+const GOLDEN = 'tests/fixtures/golden/families';
+const GOLDEN_ENTRY = JSON.parse(readFileSync(`${GOLDEN}/vim_test.json`, 'utf8'));
+
+testOnBackends('golden checkpoint of the official code (reference kernels) gives the official logits and residual streams', async (t) => {
+  const io = readSafetensors(`${GOLDEN}/vim_test.io.safetensors`).tensors;
+  const model = createModel({ family: 'vim', ...GOLDEN_ENTRY.constructor }) as VisionMamba;
+  t.deepEqual(GOLDEN_ENTRY.constructor, { ...backbones.get('test_vim').config, img_size: 32 }, 'the golden config is test_vim');
+  t.is(model.numParams(), GOLDEN_ENTRY.params);
+  const res = loadCheckpoint(model, `${GOLDEN}/vim_test.pth`, { strict: true });
+  t.is(res.wrapper, 'model');
+  model.eval();
+  const input = io.get('input')!;
+  const x = tf.tensor(input.data, input.shape).transpose([0, 2, 3, 1]);
+  const logits = await model.forward(x).data(); // GPU->CPU sync (comparison)
+  const e = relErr(logits, io.get('logits')!.data);
+  t.log(`logits max|diff|/max|ref| = ${e.toExponential(2)}`);
+  t.true(e <= 1e-4, `logits ${e}`);
+  // resid{i+1} (B, 17, C, class token at 8) is the stream after layer i = forwardIntermediates[i] plus the class token
+  const feats = model.forwardIntermediates(x, { indices: [0, 1] });
+  for (let i = 0; i < feats.length; i++) {
+    const ref = io.get(`resid${i + 1}`)!;
+    const [B, L, C] = ref.shape;
+    const patches = tf.tidy(() => {
+      const r = tf.tensor3d(ref.data as Float32Array, [B, L, C]);
+      return tf.concat([tf.slice(r, [0, 0, 0], [B, 8, C]), tf.slice(r, [0, 9, 0], [B, L - 9, C])], 1).reshape([B, 4, 4, C]);
+    });
+    const es = relErr(await feats[i].data(), await patches.data()); // GPU->CPU sync (comparison)
+    t.log(`stream after layer ${i}: ${es.toExponential(2)}`);
+    t.true(es <= 1e-4, `stream after layer ${i}: ${es}`);
+    patches.dispose();
+  }
+  tf.dispose([x, ...feats]);
+  model.dispose();
+});
 
 test.serial('parameter counts equal the official constructors', async (t) => {
   await setBackend('cpu');
