@@ -7,24 +7,14 @@
 // - input gradient: tfjs' float64 dot product per dx element over (dy row, dy col, co), rounded
 //   once; here the same loops with 4 input channels at a time (4 independent sums, same order each).
 import { tf, type TensorInfo } from '../../tf.ts';
+import { customOff, type CpuBackend as Backend, type KernelArgs, type KernelFunc } from './kernel-types.ts';
 import { gemmNTRounded, transposeInto } from './gemm.ts';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown };
-type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
-
-interface Backend {
-  data: { get(id: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
-  disposeIntermediateTensorInfo(t: TensorInfo): void;
-}
 
 interface ConvAttrs {
   strides: number | [number, number]; pad: unknown; dataFormat?: 'NHWC' | 'NCHW';
   dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil';
   activation?: string; inputShape?: [number, number, number, number];
 }
-
-const customOff = () => process.env.SSMV_CUSTOM_KERNELS === '0';
 
 /** im2col rows per block: the patch buffer stays near 4 MB whatever the input size */
 const PATCH_FLOATS = 1 << 20;

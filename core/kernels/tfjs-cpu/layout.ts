@@ -3,18 +3,9 @@
 // at a time. Transpose and Tile are copies (any float32/int32/bool tensor); Sum keeps tfjs' float64
 // sum in the same order (reduced coordinates in row-major order, from 0), without its transpose.
 import { tf, type TensorInfo } from '../../tf.ts';
+import { customOff, type CpuBackend as Backend, type KernelArgs, type KernelFunc, type Values } from './kernel-types.ts';
 import { transposeInto } from './gemm.ts';
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown };
-type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
-type Values = Float32Array | Int32Array | Uint8Array;
-
-interface Backend {
-  data: { get(id: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: string, values: Values): TensorInfo;
-}
-
-const customOff = () => process.env.SSMV_CUSTOM_KERNELS === '0';
 const copyable = (t: TensorInfo) => t.dtype === 'float32' || t.dtype === 'int32' || t.dtype === 'bool';
 
 /** Row-major strides of a shape. */

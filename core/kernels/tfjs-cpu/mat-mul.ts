@@ -4,16 +4,8 @@
 // one dot product at a time with generic strides (~1.1 GFLOP/s here; a strided B without
 // transposeB). Anything but float32, and fused activations other than none/linear, run tfjs' kernel.
 import { tf, type TensorInfo } from '../../tf.ts';
+import { customOff, type CpuBackend as Backend, type KernelArgs, type KernelFunc } from './kernel-types.ts';
 import { gemmNT, transposeInto } from './gemm.ts';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown };
-type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
-
-interface Backend {
-  blockSize: number;
-  data: { get(id: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
-}
 
 const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -60,8 +52,6 @@ function matMulFast(a: TensorInfo, b: TensorInfo, transposeA: boolean, transpose
   }
   return { shape: [...outer, M, N], values: out };
 }
-
-const customOff = () => process.env.SSMV_CUSTOM_KERNELS === '0';
 
 export function batchMatMulCpu(original: KernelFunc): KernelFunc {
   return (args) => {

@@ -3,13 +3,13 @@
 // give the same values bit for bit (tests/kernels-tfjs-cpu.test.ts).
 // tfjs' own kernels stay reachable: each replacement hands shapes/dtypes it does not cover to them,
 // and SSMV_CUSTOM_KERNELS=0 runs them throughout (`ssmv bench model kernels=false`).
-import { tf, type TensorInfo } from '../../tf.ts';
+import { tf } from '../../tf.ts';
+import type { KernelFunc } from './kernel-types.ts';
 import { batchMatMulCpu, fusedMatMulCpu } from './mat-mul.ts';
 import { sumCpu, tileCpu, transposeCpu } from './layout.ts';
 import { sliceCpu, splitVCpu } from './slice.ts';
 import { conv2dBackpropInputCpu, conv2dCpu, fusedConv2dCpu } from './conv.ts';
 
-type KernelFunc = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown }) => TensorInfo | TensorInfo[];
 
 const REPLACEMENTS: Record<string, (original: KernelFunc) => KernelFunc> = {
   BatchMatMul: batchMatMulCpu,

@@ -3,17 +3,7 @@
 // here, where tfjs reads and writes each element through TensorBuffer get/set with spread arrays
 // (~0.2 us an element). SplitV is a Slice per piece, as in tfjs.
 import { tf, type TensorInfo } from '../../tf.ts';
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: unknown };
-type KernelFunc = (args: KernelArgs) => TensorInfo | TensorInfo[];
-type Values = Float32Array | Int32Array | Uint8Array;
-
-interface Backend {
-  data: { get(id: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: string, values: Values): TensorInfo;
-}
-
-const customOff = () => process.env.SSMV_CUSTOM_KERNELS === '0';
+import { customOff, type CpuBackend as Backend, type KernelArgs, type KernelFunc, type Values } from './kernel-types.ts';
 
 /** Copies the block (begin, size) of a row-major tensor of `shape`. */
 function sliceCopy(xv: Values, shape: number[], begin: number[], size: number[]): Values {
