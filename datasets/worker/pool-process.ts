@@ -172,10 +172,8 @@ export class ProcessPool {
     }
   }
 
-  private fail(e: Error): void {
-    if (this.broken) return;
-    this.broken = e;
-    this.rejectBroken(e);
+  /** Rejects every item in flight or queued with `e` and forgets them. */
+  private rejectAll(e: Error): void {
     for (const c of this.children) {
       for (const p of c.pending.values()) p.reject(e);
       c.pending.clear();
@@ -183,6 +181,13 @@ export class ProcessPool {
     for (const p of this.waiting.values()) p.reject(e);
     this.waiting.clear();
     this.queue.length = 0;
+  }
+
+  private fail(e: Error): void {
+    if (this.broken) return;
+    this.broken = e;
+    this.rejectBroken(e);
+    this.rejectAll(e);
   }
 
   private pump(): void {
@@ -243,13 +248,7 @@ export class ProcessPool {
     if (this.closed) return;
     this.closed = true;
     const e = new Error('ProcessPool closed');
-    for (const c of this.children) {
-      for (const p of c.pending.values()) p.reject(e);
-      c.pending.clear();
-    }
-    for (const p of this.waiting.values()) p.reject(e);
-    this.waiting.clear();
-    this.queue.length = 0;
+    this.rejectAll(e);
     await Promise.all(
       this.children.map((c) => {
         if (c.proc.exitCode === null && c.proc.signalCode === null) {
