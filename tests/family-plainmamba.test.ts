@@ -1,15 +1,22 @@
-// PlainMamba: no golden checkpoint exists (the official code needs mamba_ssm's CUDA scan), so numeric
-// parity with the official code is unverified. What is checked: the parameter counts derived from the
-// official code, the L3 key shapes printed from the official code (models.md 6.2), the scan orders
-// and direction codes of get_permute_order (values from models.md), PlainMamba2D against a plain
-// float64 loop of the official forward (its raster-order dt/B/C and double dt bias), PyTorch's bicubic
-// pos_embed resize on a hand-worked value, and the test_ variant's contract.
+// PlainMamba: numeric parity with the OFFICIAL code is checked against a golden checkpoint + logits made
+// from the unmodified ChenhongyiYang/PlainMamba code (tests/fixtures/golden/make_plainmamba_golden.py:
+// the official backbone, layer, patch embed and neck on CPU, mamba_ssm's CUDA scan replaced by the
+// official pure-PyTorch selective_scan_ref, mmcv/mmcls infrastructure shimmed), at 64x64 (the default
+// 4x4 grid) and at 48x88 (a 3x6 grid: corner padding, bicubic pos_embed resize, computed scan orders).
+// Besides: the parameter counts derived from the official code, the L3 key shapes printed from the
+// official code (models.md 6.2), the scan orders and direction codes of get_permute_order (values from
+// models.md), PlainMamba2D against a plain float64 loop of the official forward (its raster-order
+// dt/B/C and double dt bias), PyTorch's bicubic pos_embed resize on a hand-worked value, and the test_
+// variant's contract.
 import test from 'ava';
 import { testOnBackends, relErr, setBackend } from './helpers/backends.ts';
 import { paramCountTest, blockGradTest } from './helpers/family-suite.ts';
 import { variantContract } from './helpers/family-suite.ts';
 import { tf, type Tensor } from '../core/tf.ts';
-import { createModel } from '../backbones/index.ts';
+import { readFileSync } from 'node:fs';
+import { createModel, backbones } from '../backbones/index.ts';
+import { loadCheckpoint } from '../core/io/checkpoint.ts';
+import { readSafetensors } from '../core/io/safetensors.ts';
 import { PlainMamba, PlainMamba2D, bicubicMatrix } from '../backbones/plainmamba.ts';
 import { withoutInit } from '../core/nn/init.ts';
 import { manualSeed } from '../core/rng.ts';
@@ -22,6 +29,44 @@ variantContract('plainmamba', { gradInput: [32, 32], typo: { variant: 'plainmamb
 // patch-embed conv: the contract test covers it on cpu)
 blockGradTest('plainmamba: one-layer model (stem, pos_embed, PlainMamba2D, dw branch, head), gradients on cpu and webgpu agree', () =>
   createModel({ family: 'plainmamba', img_size: 48, embed_dims: 16, num_layers: 1, num_convs_patch_embed: 0, layers_with_dwconv: [0], num_classes: 4, layer_cfgs: { use_rms_norm: false, mamba_cfg: { bias: true } } }), [1, 48, 48, 3]);
+
+const GOLDEN = 'tests/fixtures/golden/families';
+const GOLDEN_ENTRY = JSON.parse(readFileSync(`${GOLDEN}/plainmamba_test.json`, 'utf8'));
+
+testOnBackends('plainmamba: golden checkpoint of the official code (reference scan) gives the official logits and features', async (t) => {
+  const io = readSafetensors(`${GOLDEN}/plainmamba_test.io.safetensors`).tensors;
+  const cfg = { ...GOLDEN_ENTRY.constructor, num_classes: GOLDEN_ENTRY.num_classes };
+  t.deepEqual(cfg, backbones.get('test_plainmamba').config, 'the golden config is test_plainmamba');
+  const model = createModel('test_plainmamba') as PlainMamba;
+  t.is(model.numParams(), GOLDEN_ENTRY.params);
+  const res = loadCheckpoint(model, `${GOLDEN}/plainmamba_test.pth`, { strict: true });
+  t.is(res.wrapper, 'state_dict');
+  model.eval();
+  const nhwc = (name: string) => { const r = io.get(name)!; return tf.tensor(r.data, r.shape).transpose([0, 2, 3, 1]); };
+  const check = async (what: string, got: Tensor, ref: string) => {
+    const e = relErr(await got.data(), io.get(ref)!.data); // GPU->CPU sync (comparison)
+    t.log(`${what}: max|diff|/max|ref| = ${e.toExponential(2)}`);
+    t.true(e <= 1e-4, `${what}: ${e}`);
+  };
+  const x = nhwc('input');
+  const logits = model.forward(x);
+  await check('logits (2,3,64,64)', logits, 'logits');
+  // (B, H*W, C) row-major tokens of the official hooks = our (B, H, W, C) maps
+  const bb = model.backbone;
+  const feats = tf.tidy(() => {
+    const out: Tensor[] = [bb.embed(x)];
+    for (const layer of bb.layers.items) out.push(layer.forward(out[out.length - 1]));
+    out.push(bb.ln1!.forward(out[out.length - 1]));
+    return out;
+  });
+  const names = ['embed', ...bb.layers.items.map((_, i) => `layer${i}`), 'final'];
+  for (let i = 0; i < names.length; i++) await check(names[i], feats[i], names[i]);
+  const x2 = nhwc('input2');
+  const logits2 = model.forward(x2);
+  await check('logits (1,3,48,88): 3x6 grid, padded, pos_embed resized', logits2, 'logits2');
+  tf.dispose([x, x2, logits, logits2, ...feats]);
+  model.dispose();
+});
 
 const shapes = (m: ReturnType<typeof createModel>) => new Map(m.namedParameters().map((p) => [p.name, p.torchShape]));
 
