@@ -104,16 +104,16 @@ function forwardSeq1(v: Arrays, l: Layout, r: Rows, c: number, y: Float32Array |
     // zero token (p < 0): u = B = 0 and dt = softplus(bias); the state decays, no output
     const x = (p >= 0 ? delta[r.d + p] : 0) + bias;
     let dt = x;
-    let sg = 1;
+    let e = -1; // exp(x) when the softplus applies
     if (softplus && x <= 20) {
-      const e = Math.exp(x);
+      e = Math.exp(x);
       dt = Math.log1p(e);
-      sg = e / (1 + e);
     }
     const a = Math.exp(dt * A0);
     if (saved) {
+      // the softplus' sigmoid only for the backward (not computed in inference)
       saved[q] = dt;
-      saved[q + 1] = sg;
+      saved[q + 1] = e >= 0 ? e / (1 + e) : 1;
       saved[q + 2] = a;
     }
     if (p < 0) {
