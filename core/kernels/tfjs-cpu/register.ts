@@ -9,7 +9,6 @@ import { batchMatMulCpu, fusedMatMulCpu } from './mat-mul.ts';
 import { sumCpu, tileCpu, transposeCpu } from './layout.ts';
 import { sliceCpu, splitVCpu } from './slice.ts';
 import { conv2dBackpropInputCpu, conv2dCpu, fusedConv2dCpu } from './conv.ts';
-import { addCpu } from './add.ts';
 
 
 const REPLACEMENTS: Record<string, (original: KernelFunc) => KernelFunc> = {
@@ -23,7 +22,6 @@ const REPLACEMENTS: Record<string, (original: KernelFunc) => KernelFunc> = {
   Conv2D: conv2dCpu,
   FusedConv2D: fusedConv2dCpu,
   Conv2DBackpropInput: conv2dBackpropInputCpu,
-  Add: addCpu,
 };
 
 const originals = new Map<string, KernelFunc>();
