@@ -15,7 +15,7 @@ export { readPth, readPthInfo, torchLoad, loadTorchFile } from './core/io/pth.ts
 export type { ScanPlan, MergeRule } from './scans/plan.ts';
 export { scans } from './scans/index.ts';
 export { selectiveScan, selectiveScanReference, useReferenceScanOn, type SelectiveScanInputs, type SelectiveScanOptions } from './scans/kernel/selective-scan/index.ts';
-export { backbones } from './backbones/index.ts';
+export { backbones, families, createModel } from './backbones/index.ts';
 export { heads } from './heads/index.ts';
 export * from './heads/dense.ts';
 export { datasets } from './datasets/index.ts';

@@ -62,7 +62,7 @@ export const DENSE_SCHEMA = {
   batch: spec('int', 2, 'images per micro-batch'),
   accum: spec('int', 1, 'micro-batches per optimizer update'),
   imgsz: spec('int', undefined, 'square input size (default 800 for detect, 512 for segment)'),
-  workers: spec('int', -1, 'data loading worker threads (-1 = one per core up to 8, 0 = in the main thread)'),
+  workers: spec('int', -1, 'data loading workers, threads or processes (worker_kind) (-1 = one per core, less one above 2 cores, at most 32; 0 = in the main thread)'),
   worker_kind: spec('string', 'auto', 'data workers: process (child processes: sharp scales across them), thread (worker threads) or auto (process on more than 2 cores)', ['auto', 'thread', 'process']),
   backend: spec('string', 'auto', 'tensor backend', BACKEND_NAMES),
   seed: spec('int', 0, 'random seed'),
