@@ -164,23 +164,25 @@ export interface BlockOptions {
 }
 
 /**
- * VSSBlock (the paper's ODSSBlock): x = proj_conv(x) [1x1 conv (bias) + BN + SiLU]; X1 = LSBlock(x);
- * x = x + drop_path(SS2D(LN2d(X1))); x = x + drop_path(RGBlock(LN2d(x))).
+ * What VSSBlock and XSSBlock share: x0 = proj(x); X1 = LSBlock(x0); x = x0 + drop_path(mixer(LN2d(X1)));
+ * x = x + drop_path(RGBlock(LN2d(x))) when mlp_ratio > 0. Submodules are registered in the official
+ * order: the block's projection (by the subclass, first), norm, the mixer, drop_path, lsblock, norm2, mlp.
  */
-export class VSSBlock extends Module implements Layer {
-  readonly proj_conv: Sequential;
-  readonly norm: LayerNorm2dWrap;
-  readonly op: MYSS2D;
-  readonly lsblock: LSBlock;
-  readonly norm2: LayerNorm2dWrap | null = null;
-  readonly mlp: RGBlock | null = null;
-  private readonly dropPath: DropPath;
+abstract class LSSBlock extends Module implements Layer {
+  norm!: LayerNorm2dWrap;
+  lsblock!: LSBlock;
+  norm2: LayerNorm2dWrap | null = null;
+  mlp: RGBlock | null = null;
+  private dropPath!: DropPath;
+  private mixer!: Layer;
 
-  constructor(inChannels: number, hiddenDim: number, o: BlockOptions = {}) {
-    super();
-    this.proj_conv = this.child('proj_conv', new ConvBnSiLU(inChannels, hiddenDim, true));
+  /** the projection into hiddenDim (identity where there is none) */
+  protected abstract project(x: Tensor): Tensor;
+
+  /** registers norm, the mixer under `mixerName`, drop_path, lsblock, norm2 and mlp; returns the mixer */
+  protected body<M extends Module & Layer>(hiddenDim: number, o: BlockOptions, mixerName: string, mixer: M): M {
     this.norm = this.child('norm', new LayerNorm2dWrap(hiddenDim));
-    this.op = this.child('op', new MYSS2D(ss2dArgs(hiddenDim, o)));
+    this.mixer = this.child(mixerName, mixer);
     this.dropPath = this.child('drop_path', new DropPath(o.drop_path ?? 0));
     this.lsblock = this.child('lsblock', new LSBlock(hiddenDim, hiddenDim));
     const mlpRatio = o.mlp_ratio ?? 4;
@@ -188,55 +190,52 @@ export class VSSBlock extends Module implements Layer {
       this.norm2 = this.child('norm2', new LayerNorm2dWrap(hiddenDim));
       this.mlp = this.child('mlp', new RGBlock(hiddenDim, Math.trunc(hiddenDim * mlpRatio)));
     }
+    return mixer;
   }
 
   forward(input: Tensor): Tensor {
     return tf.tidy(() => {
-      const x0 = this.proj_conv.forward(input);
+      const x0 = this.project(input);
       const x1 = this.lsblock.forward(x0);
-      let x = tf.add(x0, this.dropPath.forward(this.op.forward(this.norm.forward(x1))));
+      let x = tf.add(x0, this.dropPath.forward(this.mixer.forward(this.norm.forward(x1))));
       if (this.mlp) x = tf.add(x, this.dropPath.forward(this.mlp.forward(this.norm2!.forward(x))));
       return x;
     });
   }
 }
 
+/** VSSBlock (the paper's ODSSBlock): proj_conv [1x1 conv (bias) + BN + SiLU], mixer `op` = one SS2D. */
+export class VSSBlock extends LSSBlock {
+  readonly proj_conv: Sequential;
+  readonly op: MYSS2D;
+
+  constructor(inChannels: number, hiddenDim: number, o: BlockOptions = {}) {
+    super();
+    this.proj_conv = this.child('proj_conv', new ConvBnSiLU(inChannels, hiddenDim, true));
+    this.op = this.body(hiddenDim, o, 'op', new MYSS2D(ss2dArgs(hiddenDim, o)));
+  }
+
+  protected project(x: Tensor): Tensor {
+    return this.proj_conv.forward(x);
+  }
+}
+
 /**
- * XSSBlock (neck): in_proj [1x1 conv (no bias) + BN + SiLU] when c_in != c_out (else identity);
- * X1 = LSBlock(x); x = x + drop_path(ss2d(LN2d(X1))) with ss2d n chained SS2D (no residual between
- * them); x = x + drop_path(RGBlock(LN2d(x))).
+ * XSSBlock (neck): in_proj [1x1 conv (no bias) + BN + SiLU] when c_in != c_out (else identity), mixer
+ * `ss2d` = n chained SS2D (no residual between them).
  */
-export class XSSBlock extends Module implements Layer {
+export class XSSBlock extends LSSBlock {
   readonly in_proj: Sequential | null;
-  readonly norm: LayerNorm2dWrap;
   readonly ss2d: Sequential;
-  readonly lsblock: LSBlock;
-  readonly norm2: LayerNorm2dWrap | null = null;
-  readonly mlp: RGBlock | null = null;
-  private readonly dropPath: DropPath;
 
   constructor(inChannels: number, hiddenDim: number, n = 1, o: BlockOptions = {}) {
     super();
     this.in_proj = inChannels !== hiddenDim ? this.child('in_proj', new ConvBnSiLU(inChannels, hiddenDim, false)) : null;
-    this.norm = this.child('norm', new LayerNorm2dWrap(hiddenDim));
-    this.ss2d = this.child('ss2d', new Sequential(...Array.from({ length: n }, () => new MYSS2D(ss2dArgs(hiddenDim, o)))));
-    this.dropPath = this.child('drop_path', new DropPath(o.drop_path ?? 0));
-    this.lsblock = this.child('lsblock', new LSBlock(hiddenDim, hiddenDim));
-    const mlpRatio = o.mlp_ratio ?? 4;
-    if (mlpRatio > 0) {
-      this.norm2 = this.child('norm2', new LayerNorm2dWrap(hiddenDim));
-      this.mlp = this.child('mlp', new RGBlock(hiddenDim, Math.trunc(hiddenDim * mlpRatio)));
-    }
+    this.ss2d = this.body(hiddenDim, o, 'ss2d', new Sequential(...Array.from({ length: n }, () => new MYSS2D(ss2dArgs(hiddenDim, o)))));
   }
 
-  forward(input: Tensor): Tensor {
-    return tf.tidy(() => {
-      const x0 = this.in_proj ? this.in_proj.forward(input) : input;
-      const x1 = this.lsblock.forward(x0);
-      let x = tf.add(x0, this.dropPath.forward(this.ss2d.forward(this.norm.forward(x1))));
-      if (this.mlp) x = tf.add(x, this.dropPath.forward(this.mlp.forward(this.norm2!.forward(x))));
-      return x;
-    });
+  protected project(x: Tensor): Tensor {
+    return this.in_proj ? this.in_proj.forward(x) : x;
   }
 }
 
